@@ -1,0 +1,15 @@
+from datasets.models.catalog import Dataset, ErrorType, Exercise, Participant
+from datasets.models.clips import Clip, Repetition
+from datasets.models.truth import AnnotatorProfile, ClipTruth, TrueSeverity
+
+__all__ = [
+    "AnnotatorProfile",
+    "Clip",
+    "ClipTruth",
+    "Dataset",
+    "ErrorType",
+    "Exercise",
+    "Participant",
+    "Repetition",
+    "TrueSeverity",
+]

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class LabellingUiConfig(AppConfig):
+    name = "labelling_ui"

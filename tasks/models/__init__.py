@@ -1,0 +1,3 @@
+from tasks.models.jobs import Job
+
+__all__ = ["Job"]

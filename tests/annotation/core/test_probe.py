@@ -1,0 +1,3 @@
+def test_probe():
+    import annotation.core
+    assert annotation.core.__file__.endswith("annotation/core/__init__.py")
