@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from datasets import apis
 
 urlpatterns = [
+    path("", include("datasets.urls_splits")),
     path("datasets/", apis.DatasetListApi.as_view(), name="dataset-list"),
     path("datasets/<int:dataset_id>/", apis.DatasetDetailApi.as_view(), name="dataset-detail"),
     path("exercises/", apis.ExerciseListApi.as_view(), name="exercise-list"),

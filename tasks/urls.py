@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from tasks import apis
 
 urlpatterns = [
+    path("", include("tasks.urls_runs")),
     path("job-kinds/", apis.JobKindListApi.as_view(), name="job-kind-list"),
     path("jobs/", apis.JobListApi.as_view(), name="job-list"),
     path("jobs/launch/", apis.JobLaunchApi.as_view(), name="job-launch"),

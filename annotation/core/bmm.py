@@ -10,7 +10,7 @@ al. (ICML 2019), whose ``BetaMixture1D`` fits each beta by weighted method of mo
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betainc, betaln, logsumexp
+from scipy.special import betaln, logsumexp
 
 __all__ = ["BetaMixture1D", "bmm_severity_scores"]
 

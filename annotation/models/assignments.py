@@ -13,6 +13,10 @@ class Assignment(models.Model):
     class Kind(models.TextChoices):
         ENDPOINTS = "endpoints", "Repetition end points"
         SEVERITY = "severity", "Severity votes"
+        SEGMENTS = "segments", "Error time segments"
+        FEEDBACK = "feedback", "Timestamped coaching feedback"
+        FLEX_STAGE1 = "flex_stage1", "FLEX stage 1: error slots"
+        FLEX_STAGE2 = "flex_stage2", "FLEX stage 2: review"
 
     class State(models.TextChoices):
         LEASED = "leased", "Leased"
@@ -23,6 +27,8 @@ class Assignment(models.Model):
     )
     clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="assignments")
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Set by the work queue: which item of the clip this lease is for (e.g. a repetition id).
+    item_ref = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.LEASED)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -57,3 +57,36 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_user_key"),
         ]
+
+
+class ErrorSegment(models.Model):
+    """A time interval of one error type in a clip (Fitness-AQA style), in frames of the clip."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="error_segments")
+    error_type = models.ForeignKey(ErrorType, on_delete=models.PROTECT, related_name="segments")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    start_frame = models.PositiveIntegerField()
+    end_frame = models.PositiveIntegerField()
+    client_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_frame__gte=models.F("start_frame")),
+                                   name="error_segment_ordered"),
+        ]
+        indexes = [models.Index(fields=["clip", "annotator"])]
+
+
+class FeedbackNote(models.Model):
+    """A timestamped coaching line (QEVD style), at a frame of the clip. Stored as plain text."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="feedback_notes")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    frame = models.PositiveIntegerField()
+    text = models.TextField(max_length=2000)
+    client_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["clip", "annotator"])]

@@ -20,6 +20,13 @@ class Dataset(models.Model):
     description = models.TextField(blank=True)
     is_synthetic = models.BooleanField(default=False)
     synthetic_seed = models.BigIntegerField(null=True, blank=True)
+
+    class QueueOrder(models.TextChoices):
+        BREADTH_FIRST = "breadth_first", "Breadth first (finish items close to complete)"
+        UNCERTAINTY_FIRST = "uncertainty_first", "Uncertainty first (least sure labels first)"
+
+    queue_order = models.CharField(max_length=32, choices=QueueOrder.choices, default=QueueOrder.BREADTH_FIRST)
+    lease_minutes = models.PositiveIntegerField(default=30)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
