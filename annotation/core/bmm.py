@@ -4,7 +4,8 @@ Halo Trainer (seed 000, Sec. 5.1) "cleans" the 10 severity votes of each (repeti
 by fitting a beta mixture model to the distribution of votes and uses the fit as a continuous
 [0, 1] severity score trained with binary cross-entropy. The mixture and its EM follow Arazo et
 al. (ICML 2019), whose ``BetaMixture1D`` fits each beta by weighted method of moments. See
-``bmm.md`` for the modelling choices (lattice histogram, monotone score, fallbacks).
+``bmm.md`` for the modelling choices (lattice histogram, clipping, tails, monotone score,
+fallbacks).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, logsumexp
 
-__all__ = ["BetaMixture1D", "bmm_severity_scores"]
+__all__ = ["BetaMixture1D", "bmm_severity_scores", "lattice_eps"]
 
 # A beta with alpha + beta above this has a standard deviation below 0.5 / sqrt(1e6) = 5e-4,
 # far narrower than the spacing of any vote lattice (1 / (3 * n_votes)): the component sits on
@@ -27,29 +28,37 @@ class BetaMixture1D:
 
     E-step: responsibilities from the log densities (``logsumexp``, no underflow). M-step: each
     component's weighted mean ``m`` and variance ``s2`` give ``alpha = m * (m (1 - m) / s2 - 1)``
-    and ``beta = alpha (1 - m) / m`` (Arazo et al. 2019), and the mixing weights are the mean
-    responsibilities. Components are ordered by increasing mean after fitting, so the last
-    component is the "high" one.
+    and ``beta = alpha (1 - m) / m`` (Arazo et al. 2019); the mixing weights are the mean
+    responsibilities. Components are ordered by increasing mean after fitting, so the last one is
+    the "high" component.
 
-    Degenerate inputs do not raise: ``fit`` sets ``fallback_reason_`` (and leaves the parameters
-    NaN) when there are fewer than ``min_items`` items (sum of weights), a single distinct value,
-    or a component collapses during EM (empty, zero variance, non-finite or concentration above
-    1e6). Callers such as `bmm_severity_scores` then fall back to a simpler score.
+    With ``constrain_tails`` (default) only the lowest-mean component may have an infinite
+    density at 0 (``alpha < 1``) and only the highest-mean one at 1 (``beta < 1``); any other
+    shape parameter below 1 is raised to 1 keeping the component mean. Without it a wide
+    "high" component with ``alpha < 1`` outbids the "low" one at x ~ 0 and swallows the
+    no-error items (see ``bmm.md``).
+
+    Degenerate inputs do not raise: ``fit`` sets ``fallback_reason_`` (parameters NaN) when there
+    are fewer than ``min_items`` items (sum of weights), a single distinct value, or a component
+    collapses during EM (empty, zero variance, non-finite, or concentration above 1e6).
 
     Parameters
     ----------
     n_components : int, default 2
     max_iter : int, default 100
     tol : float, default 1e-6
-        Stop when the mean negative log-likelihood changes by less than ``tol``.
+        Stop when the weighted mean negative log-likelihood changes by less than ``tol``.
     eps : float, default 1e-4
-        ``x`` is clipped to ``[eps, 1 - eps]``; the beta density is infinite or zero at 0 and 1
-        (Arazo et al. use the same 1e-4).
+        ``x`` is clipped to ``[eps, 1 - eps]``, because the beta density is infinite or zero at 0
+        and 1 (Arazo et al. use 1e-4). For lattice data see `lattice_eps`.
     min_items : int, default 20
         Fewer items (sum of ``sample_weight``) than this is too little to fit 2 x 2 parameters.
-    init : {"quantile", "random"}, default "quantile"
-        Initial responsibilities: "quantile" assigns weighted quantile blocks of ``x`` to the
-        components in order (deterministic); "random" draws them from a flat Dirichlet.
+    constrain_tails : bool, default True
+        See above.
+    init : {"spread", "random"}, default "spread"
+        "spread" starts from Beta(k + 1, K - k), k = 0..K-1, with equal weights: Arazo et al.'s
+        Beta(1, 2) and Beta(2, 1) for two components (deterministic). "random" starts from
+        responsibilities drawn from a flat Dirichlet.
     random_state : int, numpy.random.Generator or None, default None
         Seed for ``init="random"``; unused otherwise.
 
@@ -58,12 +67,12 @@ class BetaMixture1D:
     alphas_, betas_, weights_ : ndarray of shape (n_components,)
         Beta parameters and mixing weights, ordered by increasing component mean.
     loss_history_ : list of float
-        Weighted mean negative log-likelihood after each E-step.
+        Weighted mean negative log-likelihood after each E-step (decreasing).
     n_iter_ : int
+        Number of M-steps run.
     converged_ : bool
     fallback_reason_ : str or None
-        ``"too_few_items"``, ``"single_value"`` or ``"component_collapsed"``; None if the fit is
-        usable.
+        ``"too_few_items"``, ``"single_value"`` or ``"component_collapsed"``; None if usable.
 
     References
     ----------
@@ -80,7 +89,8 @@ class BetaMixture1D:
         tol: float = 1e-6,
         eps: float = 1e-4,
         min_items: int = 20,
-        init: str = "quantile",
+        constrain_tails: bool = True,
+        init: str = "spread",
         random_state=None,
     ):
         self.n_components = n_components
@@ -88,6 +98,7 @@ class BetaMixture1D:
         self.tol = tol
         self.eps = eps
         self.min_items = min_items
+        self.constrain_tails = constrain_tails
         self.init = init
         self.random_state = random_state
 
@@ -101,8 +112,8 @@ class BetaMixture1D:
             raise ValueError(f"eps must lie in (0, 0.5), got {self.eps}")
         if self.tol < 0:
             raise ValueError(f"tol must be >= 0, got {self.tol}")
-        if self.init not in ("quantile", "random"):
-            raise ValueError(f"init must be 'quantile' or 'random', got {self.init!r}")
+        if self.init not in ("spread", "random"):
+            raise ValueError(f"init must be 'spread' or 'random', got {self.init!r}")
 
     def _check_x(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
@@ -135,29 +146,40 @@ class BetaMixture1D:
             concentration = mean * (1 - mean) / var - 1
         if not np.all(np.isfinite(concentration)) or np.any(concentration <= 0):
             return False
-        if np.any(concentration > _MAX_CONCENTRATION):
+        alphas, betas = mean * concentration, (1 - mean) * concentration
+        if self.constrain_tails and self.n_components > 1:
+            order = np.argsort(mean)
+            not_lowest = np.ones(self.n_components, dtype=bool)
+            not_lowest[order[0]] = False
+            not_highest = np.ones(self.n_components, dtype=bool)
+            not_highest[order[-1]] = False
+            # Raise the shape parameter to 1 and keep the mean: alpha / (alpha + beta) = m.
+            raise_a = not_lowest & (alphas < 1)
+            alphas = np.where(raise_a, 1.0, alphas)
+            betas = np.where(raise_a, (1 - mean) / mean, betas)
+            raise_b = not_highest & (betas < 1)
+            betas = np.where(raise_b, 1.0, betas)
+            alphas = np.where(raise_b, mean / (1 - mean), alphas)
+        if np.any(alphas + betas > _MAX_CONCENTRATION):
             return False
-        self.alphas_ = mean * concentration
-        self.betas_ = (1 - mean) * concentration
+        self.alphas_, self.betas_ = alphas, betas
         self.weights_ = mass / mass.sum()
         return True
 
-    def _initial_resp(self, x, w) -> np.ndarray:
+    def _initialise(self, x, w) -> bool:
         k = self.n_components
         if self.init == "random":
             rng = np.random.default_rng(self.random_state)
-            return rng.dirichlet(np.ones(k), size=x.size)
-        order = np.argsort(x, kind="stable")
-        cum = np.cumsum(w[order])
-        midpoint = (cum - w[order] / 2) / cum[-1]
-        block = np.minimum((midpoint * k).astype(np.intp), k - 1)
-        resp = np.zeros((x.size, k))
-        resp[order, block] = 1.0
-        return resp
+            return self._m_step(x, w, rng.dirichlet(np.ones(k), size=x.size))
+        self.alphas_ = np.arange(1, k + 1, dtype=np.float64)
+        self.betas_ = self.alphas_[::-1].copy()
+        self.weights_ = np.full(k, 1.0 / k)
+        return True
 
     def _fail(self, reason: str) -> "BetaMixture1D":
-        nan = np.full(self.n_components, np.nan)
-        self.alphas_, self.betas_, self.weights_ = nan, nan.copy(), nan.copy()
+        self.alphas_ = np.full(self.n_components, np.nan)
+        self.betas_ = np.full(self.n_components, np.nan)
+        self.weights_ = np.full(self.n_components, np.nan)
         self.converged_ = False
         self.fallback_reason_ = reason
         return self
@@ -184,15 +206,15 @@ class BetaMixture1D:
             raise ValueError("sample_weight must be finite, non-negative and shaped like x")
         self.loss_history_ = []
         self.n_iter_ = 0
+        self.converged_ = False
+        self.fallback_reason_ = None
         if w.sum() < self.min_items:
             return self._fail("too_few_items")
         if np.unique(x[w > 0]).size < 2:
             return self._fail("single_value")
-
-        if not self._m_step(x, w, self._initial_resp(x, w)):
+        if not self._initialise(x, w):
             return self._fail("component_collapsed")
-        self.converged_ = False
-        self.fallback_reason_ = None
+
         total = w.sum()
         for _ in range(self.max_iter):
             log_joint = self._log_weighted_pdf(x)
@@ -204,11 +226,11 @@ class BetaMixture1D:
             if len(self.loss_history_) > 1 and abs(self.loss_history_[-2] - loss) < self.tol:
                 self.converged_ = True
                 break
-            self.n_iter_ += 1
             if not self._m_step(x, w, np.exp(log_joint - log_norm[:, None])):
                 return self._fail("component_collapsed")
+            self.n_iter_ += 1
 
-        order = np.argsort(self.alphas_ / (self.alphas_ + self.betas_))
+        order = np.argsort(self.means_, kind="stable")
         self.alphas_, self.betas_, self.weights_ = self.alphas_[order], self.betas_[order], self.weights_[order]
         return self
 
@@ -219,10 +241,10 @@ class BetaMixture1D:
 
     def predict_proba(self, x) -> np.ndarray:
         """Posterior of each component, shape (n, n_components); columns by increasing mean."""
-        if getattr(self, "fallback_reason_", None) is not None:
-            raise ValueError(f"the mixture fell back ({self.fallback_reason_}); it has no posterior")
-        if not hasattr(self, "alphas_"):
+        if not hasattr(self, "fallback_reason_"):
             raise ValueError("call fit before predict_proba")
+        if self.fallback_reason_ is not None:
+            raise ValueError(f"the mixture fell back ({self.fallback_reason_}); it has no posterior")
         x = self._check_x(x)
         log_joint = self._log_weighted_pdf(x)
         return np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
@@ -233,35 +255,52 @@ class BetaMixture1D:
         return logsumexp(self._log_weighted_pdf(x), axis=1)
 
 
+def lattice_eps(x, default: float = 1e-4) -> float:
+    """Clip margin for lattice values in [0, 1]: half the gap between {0, 1} and the nearest value.
+
+    Mean votes of 10 annotators on 0..3 lie on k / 30; an all-zero item sits at 0, one stray
+    vote of 1 at 1/30. Clipping 0 to 1e-4 would put the all-zero items ten natural-log units
+    below the rest of the no-error cluster, where only a beta with ``alpha < 1`` has any density;
+    half a lattice step (1/60) keeps them next to their neighbours, the way a rounded value stands
+    for its rounding interval. Returns ``default`` when no value lies strictly inside (0, 1).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    inner = x[(x > 0) & (x < 1)]
+    if inner.size == 0:
+        return default
+    return float(min(inner.min(), 1 - inner.max()) / 2)
+
+
 def bmm_severity_scores(mean_votes, *, n_classes: int = 4, **bmm_kwargs) -> tuple[np.ndarray, dict]:
     """Continuous [0, 1] severity score per item from its mean ordinal vote (Halo Trainer Sec. 5.1).
 
-    ``x = mean_vote / (n_classes - 1)``; a `BetaMixture1D` (two components by default) is fitted
-    to the histogram of the distinct ``x`` values with their counts as weights, because mean votes
-    lie on a lattice (31 values for 10 votes of 0..3): fitting ~30 weighted points instead of
-    ~1 M identical ones gives the same EM and is independent of the item count. The score is the
+    ``x = mean_vote / (n_classes - 1)`` is clipped to ``(eps, 1 - eps)`` and a `BetaMixture1D`
+    (two components by default) is fitted to the histogram of the distinct ``x`` values with their
+    counts as weights, because mean votes lie on a lattice (31 values for 10 votes of 0..3): EM on
+    ~30 weighted points is the same EM as on ~1 M repeated ones, at no cost. The score is the
     posterior of the higher-mean component, made non-decreasing in ``x`` with a running maximum
-    over the sorted distinct values (a mixture posterior need not be monotone, e.g. when the low
-    component is wider; a higher mean vote must never mean a lower severity). Degenerate inputs
-    fall back to the scaled mean ``x`` itself, never NaN.
+    over the sorted distinct values (a mixture posterior need not be monotone; a higher mean vote
+    must never give a lower severity). Degenerate inputs fall back to ``x`` itself, never NaN.
 
     Parameters
     ----------
     mean_votes : array_like of float, shape (n_items,)
-        Mean vote per item in ``[0, n_classes - 1]``; drop items without votes first (their mean
-        is NaN and raises).
+        Mean vote per item in ``[0, n_classes - 1]``. Drop items without votes first (a NaN
+        mean raises).
     n_classes : int, default 4
     **bmm_kwargs
-        Hyperparameters of `BetaMixture1D`.
+        Hyperparameters of `BetaMixture1D`. ``eps`` defaults to `lattice_eps` of the data (half
+        a lattice step) instead of the class default 1e-4; see ``bmm.md``.
 
     Returns
     -------
     scores : ndarray of float, shape (n_items,)
     info : dict
-        ``alphas``, ``betas``, ``weights`` (lists, components by increasing mean, None on
-        fallback), ``n_iter``, ``converged``, ``fallback_reason`` (None, ``"no_items"``,
-        ``"all_zero"``, ``"single_value"``, ``"too_few_items"``, ``"component_collapsed"``),
-        ``n_items``, ``n_distinct``. JSON-serialisable, for recording what produced the scores.
+        JSON-serialisable record of what produced the scores: ``alphas``, ``betas``,
+        ``weights`` (lists by increasing mean; None on fallback), ``eps``, ``n_iter``,
+        ``converged``, ``fallback_reason`` (None, ``"no_items"``, ``"all_zero"``,
+        ``"single_value"``, ``"too_few_items"`` or ``"component_collapsed"``), ``n_items``,
+        ``n_distinct``.
 
     References
     ----------
@@ -278,11 +317,13 @@ def bmm_severity_scores(mean_votes, *, n_classes: int = 4, **bmm_kwargs) -> tupl
     if x.size and (x.min() < 0 or x.max() > 1):
         raise ValueError(f"mean_votes must lie in [0, {n_classes - 1}]")
 
-    model = BetaMixture1D(**bmm_kwargs)
     distinct, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    bmm_kwargs.setdefault("eps", lattice_eps(distinct))
+    model = BetaMixture1D(**bmm_kwargs)
     info = {
-        "alphas": None, "betas": None, "weights": None, "n_iter": 0, "converged": False,
-        "fallback_reason": None, "n_items": int(x.size), "n_distinct": int(distinct.size),
+        "alphas": None, "betas": None, "weights": None, "eps": float(model.eps), "n_iter": 0,
+        "converged": False, "fallback_reason": None, "n_items": int(x.size),
+        "n_distinct": int(distinct.size),
     }
     if x.size == 0:
         info["fallback_reason"] = "no_items"
