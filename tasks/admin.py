@@ -8,3 +8,4 @@ class JobAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "dataset", "state", "progress", "launched_by", "created_at", "finished_at")
     list_filter = ("kind", "state")
     readonly_fields = [f.name for f in Job._meta.fields]
+import tasks.admin_runs  # noqa: E402,F401  (model registry pages)

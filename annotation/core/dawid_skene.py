@@ -32,9 +32,11 @@ class DawidSkene:
     Matches crowd-kit's ``DawidSkene`` (v1.4.2) step for step: initialised from the soft
     majority vote (vote shares per item); the M-step clips expected counts at ``eps`` only for
     (annotator, vote) pairs that occur; priors are clipped at ``eps``; the loss is crowd-kit's
-    evidence lower bound per vote (it increases) and EM stops after the first iteration whose
-    gain is below ``tol``. The latent classes are the classes that occur in the votes: a class
-    nobody voted for gets probability 0.
+    evidence lower bound per vote and EM stops after the first iteration whose gain is below
+    ``tol``. (crowd-kit counts the prior term once per vote rather than once per item, so this
+    "bound" is not exact and can dip by ~1e-7 near convergence; kept for identical stopping.)
+    The latent classes are the classes that occur in the votes: a class nobody voted for gets
+    probability 0.
 
     Parameters
     ----------
@@ -61,7 +63,7 @@ class DawidSkene:
     priors_ : ndarray of shape (n_classes,)
         Prior of the true class (mean posterior over voted items, clipped at ``eps``).
     loss_history_ : list of float
-        Evidence lower bound per vote after each iteration (increasing), as crowd-kit.
+        crowd-kit's evidence lower bound per vote after each iteration (higher is better).
     n_iter_ : int
         Number of EM iterations run.
 

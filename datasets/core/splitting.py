@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 SPLIT_NAMES = ("train", "val", "test")
 TRAIN, VAL, TEST = 0, 1, 2
@@ -26,18 +27,17 @@ EXCLUDED = -1
 
 MIXED_POLICIES = ("drop", "test")
 
-# Relative weight of each kind of term in the greedy cost. Every stratum variable counts once, as
-# the squared gap between a split's proportions and the whole; the size term keeps each split's
-# clip share on its ratio. Equal weights were the best trade-off on Halo-sized synthetic data
-# (bench/splitting_core.md).
+# Relative weight of each kind of term in the cost. Every stratum level counts once, as the
+# squared gap between a split's proportion and the whole's; the two size terms keep each split's
+# share of clips and of participants on its ratio. All are in the same unit (a share), so equal
+# weights need no tuning per dataset.
 _SIZE_WEIGHT = 1.0
 _STRATUM_WEIGHT = 1.0
-# Spread of the seeded multiplicative jitter on the processing order. Without it, participants
-# with distinct sizes would be visited in the same order for every seed and the seed would change
-# almost nothing; with too much, large participants come late and cannot be balanced.
-_ORDER_JITTER = 0.25
-# Upper bound on local-search rounds (one move or swap each); it stops earlier at a local optimum.
-_LOCAL_SEARCH_ROUNDS = 400
+# Upper bound on local-search rounds (~10 ms each at Halo size). Halo-sized data reaches a local
+# optimum in a few dozen rounds; the cap only bounds the run time.
+_LOCAL_SEARCH_ROUNDS = 100
+# Candidate moves/swaps per kind taken from each local-search round (each re-checked exactly).
+_CANDIDATES_PER_ROUND = 32
 
 
 @dataclass(frozen=True)
@@ -49,15 +49,17 @@ class SplitResult:
     assignment : ndarray of int8, shape (n_clips,)
         0 train, 1 val, 2 test, -1 excluded (see :data:`EXCLUDED`).
     proportions : dict
-        ``proportions[split][variable][level] -> share`` over the stratified pool (clips of
-        non-held-out exercises; participants for group strata). ``split`` runs over
+        ``proportions[split][variable][level] -> share`` of the split's clips, over the
+        stratified pool (clips of non-held-out exercises). ``split`` runs over
         ``"train"``, ``"val"``, ``"test"`` and ``"all"`` (the reference distribution).
         Variables are ``"exercise"``, ``"clip_stratum_<j>"`` and ``"group_stratum_<j>"``.
     max_deviation : float
         Largest ``|proportions[split][var][level] - proportions["all"][var][level]|`` over all
         splits with a non-zero ratio, variables and levels, in absolute proportion units.
     counts : dict
-        ``counts["clips"|"groups"|"holdout_clips"][split or "excluded"] -> int``.
+        ``counts[kind][split or "excluded"] -> int`` for kind ``"clips"`` (all clips),
+        ``"pool_clips"`` (non-held-out), ``"holdout_clips"`` and ``"groups"`` (participants;
+        a participant all of whose clips are excluded counts as excluded).
     size_deviation : float
         Largest ``|achieved clip share - ratio|`` of a split, over the stratified pool.
     group_assignment : dict
@@ -86,12 +88,13 @@ def split_by_group(
 ) -> SplitResult:
     """Split clips into train/val/test so that no participant is in two splits.
 
-    Participants are assigned whole, one at a time, greedily: largest stratification mass first
-    (with a seeded jitter), each to the split where it lowers most the squared gap between the
-    split's proportions and the whole pool's, for the exercise, every clip stratum, every group
-    stratum and the split's clip share. This is iterative stratification (Sechidis et al. 2011)
-    with groups as the unit, as in scikit-learn's ``StratifiedGroupKFold``, generalised to
-    unequal ratios and to several stratum variables at once.
+    Participants are assigned whole, one at a time in a seeded random order, each to the split
+    where it most lowers the squared gap between the split's proportions and the whole pool's
+    (exercise, every clip stratum, every group stratum) and between the split's shares of clips
+    and participants and its ratio. This is iterative stratification (Sechidis et al. 2011) with
+    participants as the unit, as in scikit-learn's ``StratifiedGroupKFold``, generalised to
+    unequal ratios and several stratum variables at once. A local search of participant moves
+    and swaps then lowers the same cost until no single move or swap helps.
 
     Parameters
     ----------
@@ -103,12 +106,13 @@ def split_by_group(
         Extra categorical strata per clip, e.g. the clip's majority severity class.
     group_strata : array, shape (n_groups,) or (n_groups, m), optional
         Categorical strata per participant, indexed by participant index, e.g. skill level.
-        Its balance is measured over participants, not clips.
+        Balanced and reported over clips (a participant weighs by its clip count), because the
+        models see clips.
     ratios : (train, val, test)
         Non-negative and summing to 1 (within 1e-6). They apply to the stratified pool, i.e. the
         clips of exercises that are not held out.
     seed : int
-        Seeds the order jitter and the few-shot draw. Same inputs and seed, same split.
+        Seeds the greedy order and the few-shot draw. Same inputs and seed, same split.
     holdout_exercises : iterable
         Exercises for zero-shot evaluation: their clips go to test only (seed 000, §6.4).
         A participant with only held-out clips goes to test. A participant with both kinds is
@@ -133,7 +137,7 @@ def split_by_group(
     ValueError
         On malformed arrays, ratios that are negative or do not sum to 1, held-out exercises that
         do not occur, a hold-out of every exercise, a hold-out with a zero test ratio, or a
-        few-shot k that leaves no test clip of a held-out exercise.
+        held-out exercise left with no test clip (e.g. a few-shot k that takes them all).
     """
     ratios_arr = _check_ratios(ratios)
     if mixed_holdout not in MIXED_POLICIES:
@@ -177,8 +181,8 @@ def split_by_group(
     # shot, or nowhere.
     held_not_test = hold & (assignment != TEST)
     assignment[held_not_test & ~shot] = EXCLUDED
-    if few_shot_k:
-        _check_few_shot_leaves_test(exercise, hold, assignment, holdout_exercises)
+    if hold.any():
+        _check_holdout_reaches_test(exercise, hold, assignment)
 
     proportions, max_dev = split_balance(
         assignment=assignment, clip_group=groups, clip_exercise=exercise,
@@ -460,11 +464,10 @@ def _greedy_assign(features, weights, units, ratios, forced, n_pool, rng):
         assigned[s] = features[forced == s].sum(0)
 
     free = np.flatnonzero((forced < 0) & (n_pool > 0))
-    # Largest share of the stratification mass first: big participants and carriers of rare
-    # levels are hard to place late. The seeded jitter makes the seed matter.
-    mass = (features[free] / np.maximum(totals, 1.0)) @ weights
-    mass *= np.exp(rng.uniform(-_ORDER_JITTER, _ORDER_JITTER, size=free.shape[0]))
-    order = free[np.argsort(-mass, kind="stable")]
+    # A seeded random order, not largest-first: with the participant column in the cost,
+    # largest-first leaves only small participants at the end, which cannot repair the clip
+    # shares, and it gave 5x worse balance before the local search (bench/splitting_core.md).
+    order = free[rng.permutation(free.shape[0])]
     inactive_penalty = np.where(active, 0.0, np.inf)
     gap = assigned - target
     for g in order:
@@ -473,10 +476,12 @@ def _greedy_assign(features, weights, units, ratios, forced, n_pool, rng):
         s = int(np.argmin(delta))
         gap[s] += c
         group_split[g] = s
-    _local_search(features, scale, gap, group_split, movable=free, active=active,
-                  max_rounds=_LOCAL_SEARCH_ROUNDS)
-    # Participants with no clips at all cannot occur (ids come from the clips); those with only
-    # held-out clips were forced to test above.
+    # The products are small (~1,000 x 60 by 60 x 250): BLAS threads only add overhead, and on a
+    # busy machine they made the search 2-3x slower. One thread also keeps the float32 ranking
+    # independent of the thread count.
+    with threadpool_limits(limits=1, user_api="blas"):
+        _local_search(features, scale, gap, group_split, movable=free, active=active,
+                      max_rounds=_LOCAL_SEARCH_ROUNDS)
     return group_split
 
 
@@ -485,8 +490,7 @@ def _local_search(features, scale, gap, group_split, *, movable, active, max_rou
 
     Greedy placement is myopic about the participants that come later. Each round scores every
     move of one participant to another split and every swap of two participants between two
-    splits, all at once, and applies the best if it lowers the cost. With ``k = scale`` and
-    ``gap = A - T``:
+    splits, all at once; with ``k = scale`` and ``gap = A - T``:
 
     - moving counts ``c`` from split ``a`` to ``b`` changes the cost by
       ``sum_l k_a c (c - 2 gap_a) + k_b c (c + 2 gap_b)``;
@@ -494,58 +498,92 @@ def _local_search(features, scale, gap, group_split, *, movable, active, max_rou
       ``sum_l (k_a + k_b) (c_g - c_h)**2 + 2 (c_h - c_g) (k_a gap_a - k_b gap_b)``, which expands
       into per-participant terms plus one matrix product ``C_a diag(k_a + k_b) C_b^T``.
 
-    Swaps matter because the participant column makes most single moves unprofitable.
+    The best few candidates of a round are then applied one after another, each re-scored
+    exactly against the updated gaps and skipped unless it still lowers the cost, so a round
+    costs one set of matrix products however many changes it makes. The cost strictly
+    decreases, so there are no cycles. Swaps matter because the participant column makes most
+    single moves unprofitable.
     """
     feats = features[movable]
     sq = feats * feats
+    # The swap matrices only rank candidates (each is re-scored exactly in float64 before it is
+    # applied), so float32 is precise enough and halves the time of the largest products.
+    feats32, sq32 = feats.astype(np.float32), sq.astype(np.float32)
     rows = np.arange(movable.shape[0])
     split_pairs = [(a, b) for a in range(3) for b in range(a + 1, 3) if active[a] and active[b]]
     for _ in range(max_rounds):
         current = group_split[movable].astype(np.intp)
+        tol = 1e-12 * max(1.0, float((scale * gap * gap).sum()))
         cross = feats @ (scale * gap).T
         self_term = sq @ scale.T
         remove = self_term[rows, current] - 2.0 * cross[rows, current]
         move = remove[:, None] + self_term + 2.0 * cross
         move[rows, current] = np.inf
         move[:, ~active] = np.inf
-        best_move = int(np.argmin(move))
-        best = (float(move.flat[best_move]), "move", best_move)
+        candidates = [(d, ((r, to),)) for d, (r, to) in _best_entries(move, np.arange(move.shape[0]),
+                                                                       np.arange(3))]
         for a, b in split_pairs:
             in_a, in_b = np.flatnonzero(current == a), np.flatnonzero(current == b)
             if in_a.size == 0 or in_b.size == 0:
                 continue
-            k_ab = scale[a] + scale[b]
-            u = scale[a] * gap[a] - scale[b] * gap[b]
-            ca, cb = feats[in_a], feats[in_b]
-            swap = ((sq[in_a] @ k_ab - 2.0 * ca @ u)[:, None]
-                    + (sq[in_b] @ k_ab + 2.0 * cb @ u)[None, :]
-                    - 2.0 * (ca * k_ab) @ cb.T)
-            flat = int(np.argmin(swap))
-            if swap.flat[flat] < best[0]:
-                i, j = divmod(flat, in_b.size)
-                best = (float(swap.flat[flat]), "swap", (in_a[i], in_b[j]))
-        # Strictly decreasing cost: no cycles. The tolerance only guards against rounding.
-        if not best[0] < -1e-12 * max(1.0, float(np.abs(scale * gap * gap).sum())):
+            # Scaled so that the float32 products stay in range: the entries of ``scale`` are
+            # tiny (1 / (r * n_clips)**2).
+            norm = float(scale[a].max() + scale[b].max())
+            k_ab = ((scale[a] + scale[b]) / norm).astype(np.float32)
+            u = ((scale[a] * gap[a] - scale[b] * gap[b]) / norm).astype(np.float32)
+            ca, cb = feats32[in_a], feats32[in_b]
+            swap = ((sq32[in_a] @ k_ab - 2.0 * (ca @ u))[:, None]
+                    + (sq32[in_b] @ k_ab + 2.0 * (cb @ u))[None, :]
+                    - 2.0 * ((ca * k_ab) @ cb.T))
+            swap *= norm
+            candidates += [(d, ((ra, b), (rb, a))) for d, (ra, rb) in _best_entries(swap, in_a, in_b)]
+        candidates.sort(key=lambda item: item[0])
+        touched: set[int] = set()
+        changed = False
+        for estimate, change in candidates:
+            if not estimate < -tol:
+                break
+            if any(r in touched for r, _ in change):
+                continue
+            step = np.zeros_like(gap)
+            for r, to in change:
+                step[current[r]] -= feats[r]
+                step[to] += feats[r]
+            if (scale * step * (2.0 * gap + step)).sum() < -tol:
+                gap += step
+                for r, to in change:
+                    group_split[movable[r]] = to
+                    touched.add(r)
+                changed = True
+        if not changed:
             break
-        if best[1] == "move":
-            r, to = divmod(best[2], 3)
-            pairs = [(r, to)]
-        else:
-            r1, r2 = best[2]
-            pairs = [(r1, current[r2]), (r2, current[r1])]
-        for r, to in pairs:
-            gap[current[r]] -= feats[r]
-            gap[to] += feats[r]
-            group_split[movable[r]] = to
 
 
-def _check_few_shot_leaves_test(exercise, hold, assignment, holdout_exercises):
-    for ex in np.unique(exercise[hold]):
-        in_test = np.count_nonzero((exercise == ex) & (assignment == TEST))
-        if in_test == 0:
-            raise ValueError(
-                f"Held-out exercise {_py(ex)!r} has no test clip left after the few-shot draw "
-                "and the participant-disjoint assignment; lower few_shot_k.")
+def _best_entries(delta, row_ids, col_ids, n_best=_CANDIDATES_PER_ROUND):
+    """Up to ``n_best`` negative entries of a delta matrix, the best of each of the best rows.
+
+    One entry per row keeps the candidates from piling onto one participant, whose first
+    applied change would void the rest. Returns (value, (row id, col id)) pairs.
+    """
+    cols = np.argmin(delta, axis=1)
+    vals = delta[np.arange(delta.shape[0]), cols]
+    n = min(n_best, vals.size)
+    if n == 0:
+        return []
+    rows = np.argpartition(vals, n - 1)[:n]
+    rows = rows[vals[rows] < 0]
+    return [(float(vals[r]), (int(row_ids[r]), int(col_ids[cols[r]]))) for r in rows]
+
+
+def _check_holdout_reaches_test(exercise, hold, assignment):
+    held, codes = np.unique(exercise[hold], return_inverse=True)
+    in_test = np.bincount(codes, weights=assignment[hold] == TEST, minlength=held.shape[0])
+    if np.any(in_test == 0):
+        missing = [_py(e) for e in held[in_test == 0]]
+        raise ValueError(
+            f"Held-out exercises {missing} have no test clip left after the few-shot draw and the "
+            "participant-disjoint assignment (their participants all went to train/val); lower "
+            "few_shot_k, raise the test ratio or use mixed_holdout='test'.")
 
 
 def _counts(assignment, g_of_clip, hold, n_groups):

@@ -1,0 +1,346 @@
+"""REST views for the work queue, error segments and timestamped feedback notes."""
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.apis import CLIENT_KEY, SubmissionOutput
+from annotation.models import Assignment
+from annotation.roles import IsAnnotator, IsCurator
+from annotation.services import queue as queue_service
+from annotation.services import segments as seg
+from config.api import optional_int
+from config.exceptions import DomainError
+from datasets.models import Dataset
+from datasets.selectors import clip_get_for_user, dataset_get_for_user
+
+
+def _dataset_for_queue(dataset_id) -> Dataset:
+    # Any annotator may ask any dataset for work: holding no assignment yet is the normal case,
+    # so this lookup is not scoped like the data reads are. Only the id and name are revealed.
+    return get_object_or_404(Dataset, pk=dataset_id)
+
+
+class QueueItemOutput(serializers.Serializer):
+    class ClipInfo(serializers.Serializer):
+        id = serializers.IntegerField()
+        external_id = serializers.CharField()
+        dataset = serializers.IntegerField(source="dataset_id")
+        exercise = serializers.IntegerField(source="exercise_id")
+        exercise_name = serializers.CharField(source="exercise.name")
+        fps = serializers.FloatField()
+        frame_count = serializers.IntegerField()
+        has_pose = serializers.SerializerMethodField()
+        has_video = serializers.SerializerMethodField()
+
+        def get_has_pose(self, clip) -> bool:
+            return bool(clip.pose_file)
+
+        def get_has_video(self, clip) -> bool:
+            return bool(clip.video_file)
+
+    assignment = serializers.IntegerField(source="pk")
+    kind = serializers.CharField()
+    state = serializers.CharField()
+    lease_expires_at = serializers.DateTimeField(allow_null=True)
+    clip = ClipInfo()
+
+
+class QueueNextApi(APIView):
+    """Lease the next item of a kind in a dataset (idempotent while your lease is valid).
+
+    Answers ``{"item": null}`` when nothing of that kind is left for you.
+    """
+
+    # Roles are checked per kind by the service (reviewers take only flex_stage2 items).
+
+    class InputSerializer(serializers.Serializer):
+        dataset = serializers.IntegerField(min_value=1)
+        kind = serializers.ChoiceField(choices=Assignment.Kind.choices)
+
+    class OutputSerializer(serializers.Serializer):
+        item = QueueItemOutput(allow_null=True)
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        dataset = _dataset_for_queue(data["dataset"])
+        assignment = queue_service.queue_next(user=request.user, dataset=dataset, kind=data["kind"])
+        return Response(self.OutputSerializer({"item": assignment}).data)
+
+
+class QueueReleaseApi(APIView):
+    """Give a leased item back (skip it). It goes to another annotator, never back to you."""
+
+    class InputSerializer(serializers.Serializer):
+        assignment = serializers.IntegerField(min_value=1)
+
+    @extend_schema(request=InputSerializer, responses=QueueItemOutput)
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        assignment = queue_service.assignment_get_for_user(
+            user=request.user, assignment_id=serializer.validated_data["assignment"])
+        assignment = queue_service.queue_release(user=request.user, assignment=assignment)
+        return Response(QueueItemOutput(assignment).data)
+
+
+class QueueCompleteApi(APIView):
+    """Close a severity lease after its votes were stored with ``votes/submit/``. Idempotent."""
+
+    class InputSerializer(serializers.Serializer):
+        assignment = serializers.IntegerField(min_value=1)
+
+    @extend_schema(request=InputSerializer, responses=QueueItemOutput)
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        assignment = queue_service.assignment_get_for_user(
+            user=request.user, assignment_id=serializer.validated_data["assignment"])
+        assignment = queue_service.assignment_complete(user=request.user, assignment=assignment)
+        return Response(QueueItemOutput(assignment).data)
+
+
+class QueueSendBackApi(APIView):
+    """Curators: ask for fresh labels of a kind on clips (e.g. clips whose annotators disagree)."""
+
+    permission_classes = [IsCurator]
+
+    class InputSerializer(serializers.Serializer):
+        dataset = serializers.IntegerField(min_value=1)
+        kind = serializers.ChoiceField(choices=Assignment.Kind.choices)
+        clips = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False,
+                                      max_length=10000)
+
+    class OutputSerializer(serializers.Serializer):
+        sent_back = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        dataset = dataset_get_for_user(user=request.user, dataset_id=data["dataset"])
+        count = queue_service.clip_send_back(dataset=dataset, clip_ids=data["clips"], kind=data["kind"])
+        return Response(self.OutputSerializer({"sent_back": count}).data)
+
+
+class QueueProgressApi(APIView):
+    """Curators: per kind, how many clips are complete, in progress, and the live leases."""
+
+    permission_classes = [IsCurator]
+
+    class OutputSerializer(serializers.Serializer):
+        quota = serializers.IntegerField()
+        clips = serializers.IntegerField()
+        complete = serializers.IntegerField()
+        in_progress = serializers.IntegerField()
+        submitted = serializers.IntegerField()
+        leased = serializers.IntegerField()
+        completion = serializers.FloatField()
+
+    @extend_schema(parameters=[OpenApiParameter("dataset", int, required=True)],
+                   responses=serializers.DictField(child=OutputSerializer()))
+    def get(self, request):
+        dataset_id = optional_int(request, "dataset")
+        if dataset_id is None:
+            raise DomainError("Give ?dataset=<id>.", code="dataset_required")
+        dataset = dataset_get_for_user(user=request.user, dataset_id=dataset_id)
+        progress = queue_service.queue_progress(dataset=dataset)
+        return Response({k: self.OutputSerializer(v).data for k, v in progress.items()})
+
+
+class QueueOverviewApi(APIView):
+    """Per dataset, the kinds of work you may take and how many items of each are open for you."""
+
+    class OutputSerializer(serializers.Serializer):
+        dataset = serializers.IntegerField()
+        name = serializers.CharField()
+        kind = serializers.CharField()
+        open = serializers.IntegerField()
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request):
+        rows = []
+        for dataset in Dataset.objects.order_by("name"):
+            for kind in queue_service.kinds_for_dataset(dataset):
+                if queue_service.may_take(request.user, kind):
+                    rows.append({"dataset": dataset.pk, "name": dataset.name, "kind": kind,
+                                 "open": queue_service.queue_open_count(user=request.user, dataset=dataset,
+                                                                        kind=kind)})
+        return Response(self.OutputSerializer(rows, many=True).data)
+
+
+# ---------------------------------------------------------------- error segments
+
+class SegmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    annotator = serializers.IntegerField(source="annotator_id")
+    error_type = serializers.IntegerField(source="error_type_id")
+    error_code = serializers.CharField(source="error_type.code")
+    start_frame = serializers.IntegerField()
+    end_frame = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class _SegmentFields(serializers.Serializer):
+    error_type = serializers.IntegerField(min_value=1)
+    start_frame = serializers.IntegerField(min_value=0, max_value=10**7)
+    end_frame = serializers.IntegerField(min_value=0, max_value=10**7)
+
+
+class SegmentListCreateApi(APIView):
+    """GET: your error segments on a clip (curators: everyone's, ``?annotator=``).
+    POST: add one segment under your open ``segments`` lease (idempotent by ``client_key``)."""
+
+    permission_classes = [IsAnnotator]
+
+    class InputSerializer(_SegmentFields):
+        client_key = CLIENT_KEY
+
+    @extend_schema(parameters=[OpenApiParameter("annotator", int)], responses=SegmentOutput(many=True))
+    def get(self, request, clip_id):
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        qs = seg.segment_list_for_user(user=request.user, clip=clip, annotator_id=optional_int(request, "annotator"))
+        return Response(SegmentOutput(qs, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: serializers.DictField()})
+    def post(self, request, clip_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        result, replayed = seg.segment_create(user=request.user, clip=clip, **serializer.validated_data)
+        return Response(dict(result, replayed=replayed), status=status.HTTP_200_OK if replayed else 201)
+
+
+class SegmentUpdateDeleteApi(APIView):
+    """PATCH: edit one of your segments while the lease is open. DELETE: remove it."""
+
+    permission_classes = [IsAnnotator]
+
+    class InputSerializer(_SegmentFields):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, partial=True, **kwargs)
+
+    @extend_schema(request=InputSerializer, responses=SegmentOutput)
+    def patch(self, request, clip_id, segment_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        segment = seg.segment_get_for_user(user=request.user, clip=clip, segment_id=segment_id)
+        segment = seg.segment_update(user=request.user, segment=segment, **serializer.validated_data)
+        return Response(SegmentOutput(segment).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, clip_id, segment_id):
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        segment = seg.segment_get_for_user(user=request.user, clip=clip, segment_id=segment_id)
+        seg.segment_delete(user=request.user, segment=segment)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SegmentSubmitApi(APIView):
+    """Submit your full list of segments for a clip and close the item (idempotent by key).
+
+    Replaces whatever you added before on this clip; an empty list means "no error seen"."""
+
+    permission_classes = [IsAnnotator]
+
+    class InputSerializer(serializers.Serializer):
+        client_key = CLIENT_KEY
+        segments = _SegmentFields(many=True, allow_empty=True, max_length=seg.MAX_ROWS_PER_CLIP)
+
+    @extend_schema(request=InputSerializer, responses={201: SubmissionOutput, 200: SubmissionOutput})
+    def post(self, request, clip_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        data = serializer.validated_data
+        result, replayed = seg.segments_submit(user=request.user, clip=clip, client_key=data["client_key"],
+                                               segments=[dict(s) for s in data["segments"]])
+        return Response(dict(result, replayed=replayed), status=status.HTTP_200_OK if replayed else 201)
+
+
+# ---------------------------------------------------------------- feedback notes
+
+class FeedbackOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    annotator = serializers.IntegerField(source="annotator_id")
+    frame = serializers.IntegerField()
+    text = serializers.CharField(help_text="Plain text; escape it when you display it.")
+    created_at = serializers.DateTimeField()
+
+
+class _NoteFields(serializers.Serializer):
+    frame = serializers.IntegerField(min_value=0, max_value=10**7)
+    text = serializers.CharField(max_length=seg.MAX_TEXT, trim_whitespace=True)
+
+
+class FeedbackListCreateApi(APIView):
+    """GET: your feedback notes on a clip (curators: everyone's). POST: add one (idempotent)."""
+
+    permission_classes = [IsAnnotator]
+
+    class InputSerializer(_NoteFields):
+        client_key = CLIENT_KEY
+
+    @extend_schema(parameters=[OpenApiParameter("annotator", int)], responses=FeedbackOutput(many=True))
+    def get(self, request, clip_id):
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        qs = seg.feedback_list_for_user(user=request.user, clip=clip, annotator_id=optional_int(request, "annotator"))
+        return Response(FeedbackOutput(qs, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: serializers.DictField()})
+    def post(self, request, clip_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        result, replayed = seg.feedback_create(user=request.user, clip=clip, **serializer.validated_data)
+        return Response(dict(result, replayed=replayed), status=status.HTTP_200_OK if replayed else 201)
+
+
+class FeedbackUpdateDeleteApi(APIView):
+    permission_classes = [IsAnnotator]
+
+    class InputSerializer(_NoteFields):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, partial=True, **kwargs)
+
+    @extend_schema(request=InputSerializer, responses=FeedbackOutput)
+    def patch(self, request, clip_id, note_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        note = seg.feedback_get_for_user(user=request.user, clip=clip, note_id=note_id)
+        note = seg.feedback_update(user=request.user, note=note, **serializer.validated_data)
+        return Response(FeedbackOutput(note).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, clip_id, note_id):
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        note = seg.feedback_get_for_user(user=request.user, clip=clip, note_id=note_id)
+        seg.feedback_delete(user=request.user, note=note)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FeedbackSubmitApi(APIView):
+    """Submit your full list of feedback notes for a clip and close the item (idempotent by key)."""
+
+    permission_classes = [IsAnnotator]
+
+    class InputSerializer(serializers.Serializer):
+        client_key = CLIENT_KEY
+        notes = _NoteFields(many=True, allow_empty=True, max_length=seg.MAX_ROWS_PER_CLIP)
+
+    @extend_schema(request=InputSerializer, responses={201: SubmissionOutput, 200: SubmissionOutput})
+    def post(self, request, clip_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        data = serializer.validated_data
+        result, replayed = seg.feedback_submit(user=request.user, clip=clip, client_key=data["client_key"],
+                                               notes=[dict(n) for n in data["notes"]])
+        return Response(dict(result, replayed=replayed), status=status.HTTP_200_OK if replayed else 201)
