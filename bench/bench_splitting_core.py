@@ -47,7 +47,8 @@ def halo_like(seed: int = 0):
 def shuffle_split(group: np.ndarray, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     perm = rng.permutation(group.max() + 1)
-    cut = np.searchsorted(np.cumsum(RATIOS)[:2], np.cumsum(np.bincount(group)[perm]) / group.size, side="left")
+    filled = np.cumsum(np.bincount(group)[perm]) / group.size
+    cut = np.searchsorted(np.cumsum(RATIOS)[:2], filled, side="left")
     split_of = np.empty(group.max() + 1, dtype=np.int8)
     split_of[perm] = cut
     return split_of[group]
@@ -93,7 +94,8 @@ def bench_split() -> None:
         print(f"  {name:<22} seconds {np.mean(times):.3f} (max {np.max(times):.3f})  "
               f"max_deviation {np.mean(devs):.5f}  size_deviation {np.mean(size_devs):.5f}  "
               f"clips {result.counts['clips']}  participants {result.counts['groups']}")
-    shuffle_devs = [split_balance(assignment=shuffle_split(group, s), ratios=RATIOS, **strata)[1] for s in range(3)]
+    shuffle_devs = [split_balance(assignment=shuffle_split(group, s), ratios=RATIOS, **strata)[1]
+                    for s in range(3)]
     print(f"  {'random shuffle (ref)':<22} max_deviation {np.mean(shuffle_devs):.5f}")
     strat_devs = [split_by_group(seed=s, **strata).max_deviation for s in range(3)]
     print(f"  ratio random / stratified max_deviation: {np.mean(shuffle_devs) / np.mean(strat_devs):.1f}x")

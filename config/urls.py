@@ -10,6 +10,7 @@ api_patterns = [
     path("", include("annotation.urls")),
     path("", include("kg.urls")),
     path("", include("tasks.urls")),
+    path("", include("audit.urls")),
 ]
 
 urlpatterns = [

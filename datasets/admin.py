@@ -55,3 +55,4 @@ class ClipTruthAdmin(admin.ModelAdmin):
 class AnnotatorProfileAdmin(admin.ModelAdmin):
     list_display = ("user", "dataset", "role")
     list_filter = ("dataset", "role")
+from datasets import admin_splits  # noqa: E402,F401  split versions, exports, imports

@@ -11,7 +11,7 @@ fallbacks).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, logsumexp
+from scipy.special import betaln
 
 __all__ = ["BetaMixture1D", "bmm_severity_scores", "lattice_eps"]
 
@@ -21,6 +21,13 @@ __all__ = ["BetaMixture1D", "bmm_severity_scores", "lattice_eps"]
 _MAX_CONCENTRATION = 1e6
 # A component holding less than this share of the weight carries no information.
 _MIN_COMPONENT_WEIGHT = 1e-8
+
+
+def _logsumexp_rows(a: np.ndarray) -> np.ndarray:
+    """log(sum(exp(a), axis=1)) for a small 2-D array; scipy's version costs ~0.3 ms per call in
+    array-API dispatch, which dominated a 30-point fit."""
+    top = a.max(axis=1)
+    return top + np.log(np.exp(a - top[:, None]).sum(axis=1))
 
 
 class BetaMixture1D:
@@ -224,7 +231,7 @@ class BetaMixture1D:
         total = w.sum()
         for _ in range(self.max_iter):
             log_joint = self._log_weighted_pdf(x)
-            log_norm = logsumexp(log_joint, axis=1)
+            log_norm = _logsumexp_rows(log_joint)
             loss = -float(w @ log_norm) / total
             if not np.isfinite(loss):
                 return self._fail("component_collapsed")
@@ -253,12 +260,12 @@ class BetaMixture1D:
             raise ValueError(f"the mixture fell back ({self.fallback_reason_}); it has no posterior")
         x = self._check_x(x)
         log_joint = self._log_weighted_pdf(x)
-        return np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+        return np.exp(log_joint - _logsumexp_rows(log_joint)[:, None])
 
     def score_samples(self, x) -> np.ndarray:
         """Log density of the mixture at each value."""
         x = self._check_x(x)
-        return logsumexp(self._log_weighted_pdf(x), axis=1)
+        return _logsumexp_rows(self._log_weighted_pdf(x))
 
 
 def lattice_eps(x, default: float = 1e-4) -> float:

@@ -127,29 +127,34 @@ def _check_rate(fps, tolerance_s):
 
 
 def _consensus_of_sorted(seqs: list[np.ndarray], tolerance_frames: float) -> ClipConsensus:
-    counts = np.array([s.size for s in seqs], dtype=np.intp)
-    if counts.size == 0 or counts.max() == 0:
+    counts = [seq.size for seq in seqs]
+    if not counts or max(counts) == 0:
         empty = np.empty(0)
         return ClipConsensus(ends=empty, spread=empty.copy(), count=0, disagree=True, reason="no_marks")
-    median_count = np.sort(counts)[(counts.size - 1) // 2]
-    reference = seqs[int(np.flatnonzero(counts == median_count)[0])]
-    count = int(median_count)
-    matched = np.zeros((len(seqs), count))
-    present = np.zeros((len(seqs), count), dtype=bool)
-    for a, seq in enumerate(seqs):
-        if seq.size >= count:
-            matched[a] = seq[align_in_order(reference, seq)]
-            present[a] = True
+    count = sorted(counts)[(len(counts) - 1) // 2]
+    reference = seqs[counts.index(count)]
+    # (positions among the reference ends, matched frames) per annotator
+    placed = []
+    for seq in seqs:
+        if seq.size == count:
+            placed.append((slice(None), seq))
+        elif seq.size > count:
+            placed.append((slice(None), seq[align_in_order(reference, seq)]))
         else:
-            at = align_in_order(seq, reference)
-            matched[a, at] = seq
-            present[a, at] = True
+            placed.append((align_in_order(seq, reference), seq))
+    sums = np.zeros(count)
+    n_marks = np.zeros(count)
+    for at, frames in placed:
+        sums[at] += frames
+        n_marks[at] += 1
     # Every reference end has at least the reference's own mark: no division by zero.
-    ends = matched.sum(axis=0) / present.sum(axis=0)
-    spread = np.where(present, np.abs(matched - ends), 0.0).max(axis=0, initial=0.0)
-    if np.any(counts != count):
+    ends = sums / n_marks
+    spread = np.zeros(count)
+    for at, frames in placed:
+        spread[at] = np.maximum(spread[at], np.abs(frames - ends[at]))
+    if any(c != count for c in counts):
         reason = "count_mismatch"
-    elif spread.size and spread.max() > tolerance_frames:
+    elif count and spread.max() > tolerance_frames:
         reason = "end_spread"
     else:
         reason = ""
@@ -330,13 +335,16 @@ def batch_endpoint_consensus(
     slow = np.flatnonzero(~uniform & (max_count > 0))
     count = np.where(uniform, max_count, 0)
     slow_results = {}
-    group_of_clip = np.concatenate([[0], np.cumsum(groups_per_clip)])
-    mark_bounds = np.append(group_start, clip_s.size)
-    for k in slow:
+    # Python ints and lists: scalar indexing of numpy arrays dominates this loop otherwise.
+    group_of_clip = np.concatenate([[0], np.cumsum(groups_per_clip)]).tolist()
+    mark_bounds = np.append(group_start, clip_s.size).tolist()
+    n_empty = (expected - groups_per_clip).tolist()
+    tolerance_list = tolerance_frames.tolist()
+    for k in slow.tolist():
         g0, g1 = group_of_clip[k], group_of_clip[k + 1]
         seqs = [frames_s[mark_bounds[g] : mark_bounds[g + 1]] for g in range(g0, g1)]
-        seqs += [np.empty(0)] * int(expected[k] - groups_per_clip[k])
-        result = _consensus_of_sorted(seqs, tolerance_frames[k])
+        seqs += [np.empty(0)] * n_empty[k]
+        result = _consensus_of_sorted(seqs, tolerance_list[k])
         slow_results[k] = result
         count[k] = result.count
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
-from scipy.special import logsumexp
 
 __all__ = ["DawidSkene"]
 
@@ -121,8 +120,13 @@ class DawidSkene:
         return confusion, expected
 
     def _e_step(self, counts, log_confusion_flat, log_priors):
-        log_lik = np.asarray(counts @ log_confusion_flat) + log_priors
-        return np.exp(log_lik - logsumexp(log_lik, axis=1, keepdims=True))
+        log_lik = np.asarray(counts @ log_confusion_flat)
+        log_lik += log_priors
+        # Shift each row by its maximum before exponentiating (as crowd-kit); normalise after.
+        log_lik -= log_lik.max(axis=1, keepdims=True)
+        probas = np.exp(log_lik, out=log_lik)
+        probas /= probas.sum(axis=1, keepdims=True)
+        return probas
 
     def fit(self, item_idx, annotator_idx, values, *, n_items=None, n_annotators=None) -> "DawidSkene":
         """Run EM on flat vote arrays.
@@ -171,7 +175,7 @@ class DawidSkene:
             (np.ones(rows.size), (rows, cell)), shape=(n_voted, n_cells)
         )
         counts.sum_duplicates()
-        counts_t = counts.T.tocsr()
+        counts_t = counts.T  # CSC view: the product scatters into a small (cells x classes) array
         observed = np.bincount(cell, minlength=n_cells) > 0
         n_votes_item = votes_per_item[voted].astype(np.float64)
 

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "kg",
     "tasks",
     "labelling_ui",
+    "audit",
 ]
 
 MIDDLEWARE = [

@@ -136,8 +136,9 @@ def split_by_group(
     ------
     ValueError
         On malformed arrays, ratios that are negative or do not sum to 1, held-out exercises that
-        do not occur, a hold-out of every exercise, a hold-out with a zero test ratio, or a
-        held-out exercise left with no test clip (e.g. a few-shot k that takes them all).
+        do not occur, a hold-out of every exercise, a hold-out with a zero test ratio, a
+        few-shot k with a zero train ratio, or a held-out exercise left with no test clip (e.g.
+        a few-shot k that takes them all).
     """
     ratios_arr = _check_ratios(ratios)
     if mixed_holdout not in MIXED_POLICIES:
@@ -156,6 +157,8 @@ def split_by_group(
         raise ValueError("holdout_exercises need a test split, but the test ratio is 0.")
     if few_shot_k and not hold.any():
         raise ValueError("few_shot_k > 0 needs holdout_exercises.")
+    if few_shot_k and ratios_arr[TRAIN] == 0:
+        raise ValueError("few_shot_k > 0 moves clips into train, but the train ratio is 0.")
 
     pool = ~hold
     n_pool = np.bincount(g_of_clip[pool], minlength=n_groups)
@@ -234,10 +237,13 @@ def split_balance(
         As :attr:`SplitResult.max_deviation`. An empty split with a non-zero ratio counts as
         all-zero proportions.
     """
-    assignment = np.asarray(assignment)
+    # intp, not the int8 of an assignment: split * n_levels + level must not overflow.
+    assignment = np.asarray(assignment).astype(np.intp)
     groups, exercise, cs, gs = _check_arrays(clip_group, clip_exercise, clip_strata, group_strata)
     if assignment.shape != groups.shape:
         raise ValueError("assignment must have one entry per clip.")
+    if assignment.size and (assignment.min() < EXCLUDED or assignment.max() > TEST):
+        raise ValueError("assignment codes must be -1 (excluded), 0, 1 or 2.")
     keep = assignment >= 0
     if pool is not None:
         keep &= np.asarray(pool, dtype=bool)
@@ -370,7 +376,8 @@ def _holdout_mask(exercise: np.ndarray, holdout_exercises: Iterable[Any]) -> np.
         raise ValueError(f"holdout_exercises not found among the clips' exercises: {missing}.")
     hold = np.isin(exercise, held)
     if hold.all():
-        raise ValueError("holdout_exercises cover every clip; at least one exercise must remain for training.")
+        raise ValueError(
+            "holdout_exercises cover every clip; at least one exercise must remain for training.")
     return hold
 
 
@@ -393,7 +400,7 @@ def _draw_few_shot(g_of_clip, exercise, hold, n_hold, k, rng):
                 f"few_shot_k={k} would move every clip of held-out exercise {_py(ex)!r} "
                 f"({clips.shape[0]} clips) into train, leaving none for test.")
         clips = clips[rng.permutation(clips.shape[0])]
-        cand, per_cand = np.unique(g_of_clip[clips], return_counts=True)
+        cand = np.unique(g_of_clip[clips])
         order = np.lexsort((tie_break[cand], n_hold[cand], ~is_donor[cand]))
         need = k
         for g in cand[order]:

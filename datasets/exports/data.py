@@ -67,12 +67,14 @@ class ExportData:
         return out
 
 
-def _pseudonyms(annotator_ids: np.ndarray) -> np.ndarray:
-    """Stable pseudonyms ``A001``... by rank of the user id: exports never carry user ids or names."""
-    unique = np.unique(annotator_ids)
-    rank = np.searchsorted(unique, annotator_ids)
-    return np.array([f"A{r + 1:03d}" for r in range(unique.shape[0])], dtype=object)[rank] if unique.size else \
-        np.zeros(0, dtype=object)
+def _pseudonyms(annotator_ids: np.ndarray, everyone: np.ndarray) -> np.ndarray:
+    """Stable pseudonyms ``A001``... by rank of the user id among ``everyone`` (all annotators of
+    the export's segments and feedback): exports never carry user ids or names."""
+    unique = np.unique(everyone)
+    if unique.size == 0 or annotator_ids.size == 0:
+        return np.zeros(0, dtype=object)
+    names = np.array([f"A{r + 1:03d}" for r in range(unique.shape[0])], dtype=object)
+    return names[np.searchsorted(unique, annotator_ids)]
 
 
 def export_data_load(*, split_version: SplitVersion, label_source: LabelSource, progress=None) -> ExportData:
@@ -107,15 +109,16 @@ def export_data_load(*, split_version: SplitVersion, label_source: LabelSource, 
 
     et_code = {pk: et.code for pk, et in error_types.items()}
     seg = sel.error_segment_columns(dataset=dataset, split_version=split_version)
+    fb = sel.feedback_note_columns(dataset=dataset, split_version=split_version)
+    everyone = np.concatenate([seg["annotator_id"], fb["annotator_id"]])
     segments = {
         "clip_row": np.searchsorted(clips["id"], seg["clip_id"]),
         "error_code": np.array([et_code[e] for e in seg["error_type_id"].tolist()], dtype=object),
-        "annotator": _pseudonyms(seg["annotator_id"]),
+        "annotator": _pseudonyms(seg["annotator_id"], everyone),
         "start_frame": seg["start_frame"], "end_frame": seg["end_frame"],
     }
-    fb = sel.feedback_note_columns(dataset=dataset, split_version=split_version)
     feedback = {"clip_row": np.searchsorted(clips["id"], fb["clip_id"]), "frame": fb["frame"],
-                "text": fb["text"], "annotator": _pseudonyms(fb["annotator_id"])}
+                "text": fb["text"], "annotator": _pseudonyms(fb["annotator_id"], everyone)}
     report(0.8, "segments and feedback")
     return ExportData(split_version=split_version, label_source=label_source, clips=clips, reps=reps,
                       labels=labels, segments=segments, feedback=feedback, error_codes=codes_sorted,

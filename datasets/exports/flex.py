@@ -28,13 +28,13 @@ def flex_available() -> bool:
 def write(data, out: Path, options, progress=None) -> dict:
     export_flex_layout = _exporter()
     assignment = {int(pk): SPLIT_NAMES[int(s)] for pk, s in zip(data.clips["id"].tolist(), data.clips["split"].tolist())}
-    label_set = None
-    if data.label_source.kind == "label_set":
-        from annotation.models import LabelSet
-
-        label_set = LabelSet.objects.get(pk=data.label_source.label_set_id)
-    result = export_flex_layout(dataset=data.dataset, out_dir=Path(out), label_set=label_set,
+    # FLEX scores come from the KG app's own (current) FLEX label set, not from severity label sets.
+    result = export_flex_layout(dataset=data.dataset, out_dir=Path(out), label_set=None,
                                 split_assignment=assignment) or {}
+    # The KG exporter writes its own manifest.json; keep it under another name, ours lists every file.
+    kg_manifest = Path(out) / "manifest.json"
+    if kg_manifest.exists():
+        kg_manifest.rename(Path(out) / "flex_manifest.json")
     counts = {name: int(sum(1 for s in assignment.values() if s == name)) for name in SPLIT_NAMES}
     return {"records": counts, "files": sorted(p.relative_to(out).as_posix() for p in Path(out).rglob("*")
                                                 if p.is_file()), "kg": result if isinstance(result, dict) else {}}

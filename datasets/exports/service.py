@@ -108,3 +108,83 @@ def split_export(*, split_version: SplitVersion, fmt: str, out, params: dict | N
 
 def export_media_root() -> Path:
     return Path(settings.MEDIA_ROOT) / "exports"
+
+
+def split_export_launch(*, split_version: SplitVersion, fmt: str, params: dict | None = None, user=None):
+    """Create the export row and its job (curators, from the API). Checks what can be checked now."""
+    from django.db import transaction
+
+    from datasets.models import SplitExport
+    from tasks.services import job_launch
+
+    _writer(fmt)
+    clean = {k: v for k, v in (params or {}).items() if v is not None}
+    label = clean.pop("label_set", None)
+    options = options_from_params(clean)
+    if options.extra:
+        raise DomainError(f"Unknown export option(s): {', '.join(sorted(options.extra))}.",
+                          code="unknown_export_option", fields={"unknown": sorted(options.extra)})
+    split_export_check(split_version=split_version)
+    job_params = {k: v for k, v in clean.items()}
+    if label not in (None, ""):
+        job_params["label_set"] = str(label)
+    with transaction.atomic():
+        export = SplitExport.objects.create(split_version=split_version, format=fmt, options=options.as_json(),
+                                            created_by=user if user is not None and user.pk else None)
+        job = job_launch(kind="export_split", dataset=split_version.dataset, user=user,
+                         params={"split_version": split_version.pk, "format": fmt, "export": export.pk, **job_params})
+        export.job_id = job.pk
+        export.save(update_fields=["job_id"])
+    return export
+
+
+def split_export_job(*, job, progress, params: dict) -> dict:
+    """The ``export_split`` job: write under ``MEDIA_ROOT/exports/<export id>/`` and record the result.
+
+    Safe to re-run: the directory is replaced atomically and the export row updated by name.
+    """
+    from django.utils import timezone
+
+    from datasets.models import SplitExport
+    from datasets.selectors_splits import split_version_get
+
+    params = dict(params)
+    split_version = split_version_get(split_version_id=params.pop("split_version"))
+    if job.dataset_id is not None and split_version.dataset_id != job.dataset_id:
+        raise DomainError("The split version belongs to another dataset.", code="dataset_mismatch")
+    fmt = params.pop("format")
+    export_id = params.pop("export", None)
+    export = SplitExport.objects.filter(pk=export_id).first() if export_id else None
+    if export is None:
+        export = SplitExport.objects.create(split_version=split_version, format=fmt, job_id=job.pk,
+                                            options={k: v for k, v in params.items()}, created_by=job.launched_by)
+    SplitExport.objects.filter(pk=export.pk).update(state=SplitExport.State.RUNNING, error="")
+    out = export_media_root() / str(export.pk)
+    if params.get("label_set") in ("",):
+        params.pop("label_set")
+    try:
+        manifest = split_export(split_version=split_version, fmt=fmt, out=out, params=params, force=True,
+                                allowed_root=Path(settings.MEDIA_ROOT), progress=progress.update)
+    except Exception as exc:
+        SplitExport.objects.filter(pk=export.pk).update(state=SplitExport.State.FAILED, error=str(exc)[:2000],
+                                                        finished_at=timezone.now())
+        raise
+    SplitExport.objects.filter(pk=export.pk).update(
+        state=SplitExport.State.SUCCEEDED, path=f"exports/{export.pk}", files=manifest["files"],
+        counts=manifest.get("records", {}), label_set_id=manifest["labels"].get("label_set_id"),
+        code_version=job.code_version, finished_at=timezone.now())
+    return {"export": export.pk, "path": f"exports/{export.pk}", "files": len(manifest["files"]),
+            "records": manifest.get("records", {})}
+
+
+def split_export_zip(*, export) -> Path:
+    """The export as one zip (built on first request, fixed timestamps, cached beside it)."""
+    from datasets.exports.files import write_zip
+
+    root = Path(settings.MEDIA_ROOT) / export.path
+    target = Path(settings.MEDIA_ROOT) / "exports" / f"{export.pk}.zip"
+    if not target.exists():
+        tmp = target.with_suffix(".zip.partial")
+        write_zip(tmp, root, [f["path"] for f in export.files] + ["manifest.json"])
+        tmp.replace(target)
+    return target

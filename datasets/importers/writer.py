@@ -81,6 +81,8 @@ def _validate(parsed: ParsedImport) -> None:
         if clip.frame_count < 1:
             refuse("invalid_frame_count", f"Clip {clip.external_id}: frame count must be positive", field="frame_count")
         for i, (start, end) in enumerate(clip.reps):
+            if start is None or end is None:
+                continue  # bounds not known (e.g. annotators disagreed); the repetition still exists
             _check_interval(clip, start, end, f"repetition {i}")
         for code, start, end, _ in clip.segments:
             _check_interval(clip, start, end, f"segment of {code}")
@@ -257,12 +259,15 @@ def _write(*, parsed: ParsedImport, dataset, dataset_name, provenance, options, 
 
     counts = {"clips": n, "repetitions": int(len(rep_ids))}
     if len(rep_ids):
-        starts = np.array([s for c in clips for s, _ in c.reps], dtype=np.float64)
-        ends = np.array([e for c in clips for _, e in c.reps], dtype=np.float64)
-        bulk_insert(RepetitionSpan, {"repetition_id": rep_ids, "annotator_id": users["src"], "start_frame": starts,
-                                     "end_frame": ends, "source": parsed.format}, n_rows=len(rep_ids))
+        starts = np.array([np.nan if s is None else s for c in clips for s, _ in c.reps], dtype=np.float64)
+        ends = np.array([np.nan if e is None else e for c in clips for _, e in c.reps], dtype=np.float64)
+        known = ~np.isnan(starts) & ~np.isnan(ends)
+        bulk_insert(RepetitionSpan, {"repetition_id": rep_ids[known], "annotator_id": users["src"],
+                                     "start_frame": starts[known], "end_frame": ends[known],
+                                     "source": parsed.format}, n_rows=int(known.sum()))
         # Integral end marks, one per distinct frame (the mark table is unique per frame).
-        mark_keys = np.unique(np.stack([rep_clip, np.rint(ends).astype(np.int64)]), axis=1)
+        has_end = ~np.isnan(ends)
+        mark_keys = np.unique(np.stack([rep_clip[has_end], np.rint(ends[has_end]).astype(np.int64)]), axis=1)
         bulk_insert(EndPointMark, {"clip_id": clip_ids[mark_keys[0]], "annotator_id": users["src"],
                                    "frame": mark_keys[1], "client_key": f"import:{parsed.format}", "created_at": now},
                     n_rows=mark_keys.shape[1])

@@ -25,7 +25,7 @@ from datasets import selectors_splits as sel
 from datasets.bulk import bulk_insert
 from datasets.core.splitting import check_disjoint, manifest_hash, split_balance, split_by_group
 from datasets.exports.labels import LabelSource, label_set_severity_columns, label_source_resolve
-from datasets.models import Dataset, Exercise, SplitMembership, SplitVersion
+from datasets.models import Dataset, ErrorType, Exercise, SplitMembership, SplitVersion
 
 logger = logging.getLogger(__name__)
 
@@ -61,44 +61,70 @@ def _groups(participant_ids: np.ndarray) -> np.ndarray:
     return groups
 
 
-def clip_severity_class(*, dataset: Dataset, clip_ids: np.ndarray, label_source: LabelSource) -> np.ndarray:
-    """Worst severity class reached by any repetition of each clip (majority vote per item), -1 if none.
+def severity_items(*, dataset: Dataset, clip_ids: np.ndarray, label_source: LabelSource) -> dict[str, np.ndarray]:
+    """Severity class of every labelled (repetition, error type) item: clip row, error type id, class.
 
-    Reads only (repetition, error type, value) columns, in bulk; ~9 M votes at Halo scale.
+    Raw labels: the majority vote (ties to the lower class). Reads (repetition, error type, value)
+    columns in bulk, ~9 M votes at Halo scale, and counts them with one sort.
     """
+    empty = {"clip_row": np.zeros(0, np.int64), "error_type_id": np.zeros(0, np.int64), "cls": np.zeros(0, np.int64)}
     reps = sel.repetition_columns(dataset=dataset)
-    out = np.full(clip_ids.shape[0], -1, dtype=np.int64)
     if reps["id"].size == 0:
-        return out
+        return empty
     rep_order = np.argsort(reps["id"])
     if label_source.kind == "label_set":
         rows = label_set_severity_columns(label_source, rep_ids=reps["id"])
         if rows is not None:
             rep_row = rep_order[np.searchsorted(reps["id"], rows["repetition_id"], sorter=rep_order)]
-            clip_row = np.searchsorted(clip_ids, reps["clip_id"][rep_row])
-            np.maximum.at(out, clip_row, rows["cls"])
-            return out
+            return _inside_clips(clip_ids, reps["clip_id"][rep_row], rows["error_type_id"], rows["cls"])
     votes = sel.severity_vote_columns(dataset=dataset)
     if votes["repetition_id"].size == 0:
-        return out
+        return empty
     et_ids, et_local = np.unique(votes["error_type_id"], return_inverse=True)
     rep_row = rep_order[np.searchsorted(reps["id"], votes["repetition_id"], sorter=rep_order)]
     key = (rep_row.astype(np.int64) * et_ids.shape[0] + et_local) * 4 + votes["value"].astype(np.int64)
     # One sort gives every (item, class) count; the majority is the most counted class of an
-    # item, ties to the lower class (the order of the keys within an item).
+    # item, ties to the lower class.
     keys, counts = np.unique(key, return_counts=True)
-    item = keys // 4
-    cls = keys % 4
+    item, cls = keys // 4, keys % 4
     order = np.lexsort((cls, -counts, item))
     first = np.ones(order.shape[0], dtype=bool)
     first[1:] = item[order][1:] != item[order][:-1]
     win_item, win_cls = item[order][first], cls[order][first]
     item_rep = win_item // et_ids.shape[0]
-    clip_row = np.searchsorted(clip_ids, reps["clip_id"][item_rep])
-    inside = (clip_row < clip_ids.shape[0])
-    inside[inside] = clip_ids[clip_row[inside]] == reps["clip_id"][item_rep][inside]
-    np.maximum.at(out, clip_row[inside], win_cls[inside])
+    return _inside_clips(clip_ids, reps["clip_id"][item_rep], et_ids[win_item % et_ids.shape[0]], win_cls)
+
+
+def _inside_clips(clip_ids, item_clip_id, et_id, cls) -> dict[str, np.ndarray]:
+    clip_row = np.searchsorted(clip_ids, item_clip_id)
+    inside = clip_row < clip_ids.shape[0]
+    inside[inside] = clip_ids[clip_row[inside]] == item_clip_id[inside]
+    return {"clip_row": clip_row[inside], "error_type_id": np.asarray(et_id)[inside].astype(np.int64),
+            "cls": np.asarray(cls)[inside].astype(np.int64)}
+
+
+def clip_max_class(items: dict, n_clips: int) -> np.ndarray:
+    """Worst severity class reached by any repetition of each clip (-1 when unlabelled)."""
+    out = np.full(n_clips, -1, dtype=np.int64)
+    np.maximum.at(out, items["clip_row"], items["cls"])
     return out
+
+
+def class_balance(items: dict, assignment: np.ndarray, dataset: Dataset) -> dict:
+    """Severity class counts per error type and split (Halo Trainer's Table 6, per split)."""
+    codes = dict(ErrorType.objects.filter(exercise__dataset=dataset).values_list("pk", "code"))
+    if items["cls"].size == 0:
+        return {"error_types": [], "classes": [0, 1, 2, 3], "counts": {}}
+    et_ids = np.array(sorted(codes, key=codes.get), dtype=np.int64)  # report order: by code
+    sorter = np.argsort(et_ids)
+    et_row = sorter[np.searchsorted(et_ids, items["error_type_id"], sorter=sorter)]
+    split = assignment[items["clip_row"]]
+    keep = split >= 0
+    table = np.bincount((split[keep] * et_ids.shape[0] + et_row[keep]) * 4 + items["cls"][keep],
+                        minlength=3 * et_ids.shape[0] * 4).reshape(3, et_ids.shape[0], 4)
+    counts = {name: table[s].tolist() for s, name in enumerate(SPLIT_NAMES)}
+    counts["all"] = table.sum(0).tolist()
+    return {"error_types": [codes[int(e)] for e in et_ids], "classes": [0, 1, 2, 3], "counts": counts}
 
 
 # --- rules -------------------------------------------------------------------------------------
@@ -293,9 +319,8 @@ def split_make(*, dataset: Dataset, ratios=(0.7, 0.15, 0.15), seed: int = 0, hol
         raise DomainError(f"Holdout exercise(s) {absent} have no clips.", code="unknown_holdout_exercise",
                           fields={"holdout_exercises": absent})
     report(0.15, "clips read")
-    severity = None
-    if "severity" in stratify:
-        severity = clip_severity_class(dataset=dataset, clip_ids=clips["id"], label_source=label_source)
+    items = severity_items(dataset=dataset, clip_ids=clips["id"], label_source=label_source)
+    severity = clip_max_class(items, clips["id"].shape[0]) if "severity" in stratify else None
     report(0.5, "labels read")
     groups = _groups(clips["participant_id"])
     skill = np.full(int(groups.max()) + 1, -1, dtype=np.int64)
@@ -313,6 +338,7 @@ def split_make(*, dataset: Dataset, ratios=(0.7, 0.15, 0.15), seed: int = 0, hol
     balance = _balance_report(clips, assignment, severity, result=result)
     balance["size_deviation"] = round(float(result.size_deviation), 6)
     balance["stratified_on"] = stratify
+    balance["class_balance"] = class_balance(items, assignment, dataset)
     counts = _counts(clips, assignment, _rep_counts(dataset, clips["id"]))
     counts["holdout_clips"] = result.counts.get("holdout_clips", {})
     params = {"ratios": list(ratios), "seed": seed, "holdout_exercises": holdout, "few_shot_k": few_shot_k,
@@ -368,12 +394,16 @@ def split_import(*, dataset: Dataset, entries: list[tuple[str, int]], rule: str 
         raise DomainError(f"Clip(s) listed in two splits: {', '.join(sorted(set(conflicts))[:20])}.",
                           code="clip_in_two_splits", fields={"clips": sorted(set(conflicts))[:1000]})
     _refuse_violations(rule, rule_violations(rule=rule, clips=clips, assignment=assignment))
-    balance = _balance_report(clips, assignment, None)
+    label_source = label_source_resolve(dataset=dataset)
+    items = severity_items(dataset=dataset, clip_ids=clips["id"], label_source=label_source)
+    balance = _balance_report(clips, assignment, clip_max_class(items, clips["id"].shape[0]) if items["cls"].size
+                              else None)
+    balance["class_balance"] = class_balance(items, assignment, dataset)
     counts = _counts(clips, assignment, _rep_counts(dataset, clips["id"]))
     params = {"format": source_format, "files": files or []}
     source = SplitVersion.Source.EDITED if parent is not None else SplitVersion.Source.IMPORTED
     return _freeze(dataset=dataset, clips=clips, assignment=assignment, source=source, rule=rule,
-                   rule_detail=rule_detail, params=params, seed=None, label_source=None, balance=balance,
+                   rule_detail=rule_detail, params=params, seed=None, label_source=label_source, balance=balance,
                    counts=counts, parent=parent, name=name, note=note, user=user)
 
 

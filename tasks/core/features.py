@@ -50,17 +50,17 @@ HALO26_JOINTS = (
     "left_big_toe", "right_big_toe", "left_small_toe", "right_small_toe", "left_heel", "right_heel",
 )
 
-#: FLEX MoCap skeleton (seed 002): 21 joints, 3-D. Names follow the NTU-style remap of the FLEX loader.
+#: FLEX MoCap skeleton (seed 002): 21 joints, 3-D, in the order of ``kg.core.pose.FLEX_JOINTS``
+#: (read off the FLEX loader); a test keeps the two in step.
 FLEX21_JOINTS = (
-    "hip", "spine", "neck", "head",
-    "left_shoulder", "left_elbow", "left_wrist", "left_hand",
+    "head", "neck", "spine_shoulder",
     "right_shoulder", "right_elbow", "right_wrist", "right_hand",
-    "left_hip", "left_knee", "left_ankle", "left_foot",
-    "right_hip", "right_knee", "right_ankle", "right_foot",
-    "chest",
+    "left_shoulder", "left_elbow", "left_wrist", "left_hand",
+    "right_hip", "right_knee", "right_ankle", "right_toe", "right_heel",
+    "left_hip", "left_knee", "left_ankle", "left_toe", "left_heel",
 )
 
-LAYOUT_JOINTS = {"halo26": HALO26_JOINTS, "flex21": FLEX21_JOINTS}
+LAYOUT_JOINTS = {"halo26": HALO26_JOINTS, "halpe26": HALO26_JOINTS, "flex21": FLEX21_JOINTS}
 
 #: Joint angles (at the middle joint) by name; a triplet whose names a layout lacks is skipped.
 ANGLE_SETS = (
@@ -74,9 +74,10 @@ ANGLE_SETS = (
     ("right_hip", "right_knee", "right_ankle"),
     ("left_knee", "left_ankle", "left_big_toe"),
     ("right_knee", "right_ankle", "right_big_toe"),
-    ("left_knee", "left_ankle", "left_foot"),
-    ("right_knee", "right_ankle", "right_foot"),
+    ("left_knee", "left_ankle", "left_toe"),
+    ("right_knee", "right_ankle", "right_toe"),
     ("head", "neck", "hip"),
+    ("head", "neck", "spine_shoulder"),
     ("neck", "hip", "left_ankle"),
     ("neck", "hip", "right_ankle"),
 )
@@ -90,6 +91,8 @@ INCLINATION_SETS = (
     ("left_knee", "left_ankle"),
     ("right_knee", "right_ankle"),
     ("neck", "head"),
+    ("left_hip", "left_shoulder"),
+    ("right_hip", "right_shoulder"),
 )
 
 _ANGLE_STATS = ("min", "max", "range", "mean", "mean_abs_velocity", "max_abs_velocity")

@@ -152,7 +152,8 @@ def search_thresholds(
     else:
         quantile_cuts = np.round(np.linspace(0, n_distinct, coarse + 1)).astype(np.intp)
         value_cuts = np.searchsorted(distinct, np.linspace(distinct[0], distinct[-1], coarse), side="left")
-        uniform = np.searchsorted(distinct, np.quantile(scores, np.arange(1, n_classes) / n_classes), side="left")
+        uniform = np.searchsorted(
+            distinct, np.quantile(scores, np.arange(1, n_classes) / n_classes), side="left")
         prior = np.searchsorted(
             distinct, np.quantile(scores, np.cumsum(class_totals)[:-1] / scores.shape[0]), side="left")
         axis = np.unique(np.concatenate([quantile_cuts, value_cuts, uniform, prior]))
@@ -193,8 +194,8 @@ def _objective(cuts, below, class_totals, kappa1_weight):
     """Objective of a batch of non-decreasing cut tuples, shape (B, K - 1) -> (B,); NaN -> -inf."""
     n_classes = below.shape[0]
     # cum[b, t, k]: samples of true class t predicted below class k + 1, i.e. in classes 0..k.
-    cum = np.concatenate([below[:, cuts].transpose(1, 0, 2),
-                          np.broadcast_to(class_totals[None, :, None], (cuts.shape[0], n_classes, 1))], axis=2)
+    totals = np.broadcast_to(class_totals[None, :, None], (cuts.shape[0], n_classes, 1))
+    cum = np.concatenate([below[:, cuts].transpose(1, 0, 2), totals], axis=2)
     confusion = np.diff(cum, axis=2, prepend=0.0)
     k1 = _kappa_from_confusion(confusion, 1)
     k0 = _kappa_from_confusion(confusion, 0)

@@ -133,6 +133,14 @@ def simulate_marks(
     )
     frame = np.clip(frame, 0, n_frames[rep_clip][:, None] - 1).astype(np.int64)
     kept = rng.random(who.shape, dtype=np.float32) >= params["miss_rate"][who]
+    # An annotator who marked nothing on a clip leaves no trace of having annotated it; keep
+    # their first mark so every clip shows its k annotators.
+    slot_of = (rep_clip[:, None].astype(np.int64) * k + np.arange(k)).ravel()
+    n_kept = np.bincount(slot_of, weights=kept.ravel(), minlength=n_clips * k)
+    empty_clip, empty_slot = np.divmod(np.nonzero(n_kept == 0)[0], k)
+    first_rep = np.searchsorted(rep_clip, empty_clip)
+    has_rep = first_rep < rep_clip.size
+    kept[first_rep[has_rep], empty_slot[has_rep]] = True
     clip_of = np.broadcast_to(rep_clip[:, None], who.shape)
 
     reps_per_clip = np.bincount(rep_clip, minlength=n_clips)

@@ -106,7 +106,8 @@ HIGH_BOAT = dict(pitch=0.0, trunk=-0.75, neck=0.2, hip=2.1, abd=0.05, knee=0.3, 
 LOW_BOAT = _p(HIGH_BOAT, trunk=-1.25, hip=1.75, knee=0.05, sh=2.6)
 LUNGE_L = _p(STAND, hip=(1.45, -0.35), knee=(1.5, 1.4), ankle=(0.0, 1.0), trunk=0.12,
              sh=0.3, elbow=1.3, foot_rot=0.1)
-SIDE_LUNGE_L = _p(STAND, shift=0.16, abd=(0.55, 0.45), hip=(1.3, 0.1), knee=(1.5, 0.05),
+# The straight leg reaches far out so both feet stay on the floor while the pelvis drops.
+SIDE_LUNGE_L = _p(STAND, shift=0.16, abd=(0.35, 0.85), hip=(1.0, 0.1), knee=(1.2, 0.05),
                   trunk=0.55, foot_rot=(0.35, 0.3), sh=1.3, elbow=1.2)
 SUMO_STAND = _p(STAND, abd=0.42, foot_rot=0.7, sh=0.3, elbow=1.6)
 SUMO_BOTTOM = _p(SUMO_STAND, hip=1.45, knee=1.75, trunk=0.3)

@@ -1,18 +1,14 @@
 """Evaluation metrics of the seed papers, as plain functions over numpy arrays (no Django).
 
-========================  ==========================================================  ==========
-metric                    function                                                    seed
-========================  ==========================================================  ==========
-Kappa0 / Kappa1           :func:`kappa0`, :func:`kappa1`, :func:`cohen_kappa`          000
-                          (re-exported from ``annotation.core.agreement``)
-OBO, MAE                  :func:`obo`, :func:`count_mae`                               000
-EORL(K)                   :func:`eorl`, :func:`eorl_matches`                           000
-precision / recall / F1   :func:`precision_recall_f1`                                  000
-Spearman's rho, L2, R-l2  :func:`spearman_rho`, :func:`l2`, :func:`r_l2`                002 (FLEX)
-temporal F-score          :func:`temporal_prf`, :func:`temporal_match`                 003 (QEVD)
-segment F1, AP, mAP@IoU   :func:`segment_f1`, :func:`average_precision_iou`,           001, 004
-                          :func:`map_at_iou`, :func:`temporal_iou`                     (Fitness-AQA)
-========================  ==========================================================  ==========
+- Halo Trainer (seed 000): Kappa0 / Kappa1 (:func:`kappa0`, :func:`kappa1`, :func:`cohen_kappa`,
+  re-exported from ``annotation.core.agreement``, not reimplemented); OBO and MAE
+  (:func:`obo`, :func:`count_mae`); EORL(K) (:func:`eorl`, :func:`eorl_matches`); exercise
+  classification precision / recall / F1 (:func:`precision_recall_f1`).
+- FLEX (seed 002): Spearman's rho, L2 and R-l2 (:func:`spearman_rho`, :func:`l2`, :func:`r_l2`).
+- QEVD / FitCoach (seed 003): temporal precision / recall / F-score (:func:`temporal_prf`,
+  :func:`temporal_match`).
+- Fitness-AQA (seeds 001, 004): temporal IoU, segment F1, AP and mAP at an IoU threshold
+  (:func:`temporal_iou`, :func:`segment_f1`, :func:`average_precision_iou`, :func:`map_at_iou`).
 """
 from annotation.core.agreement import cohen_kappa, kappa0, kappa1
 from tasks.core.metrics.classification import PRF, precision_recall_f1

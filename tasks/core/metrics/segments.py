@@ -64,7 +64,9 @@ def temporal_iou(segments_a, segments_b) -> np.ndarray:
     """
     a = _segments(segments_a, "segments_a")
     b = _segments(segments_b, "segments_b")
-    inter = np.clip(np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    start = np.maximum(a[:, None, 0], b[None, :, 0])
+    end = np.minimum(a[:, None, 1], b[None, :, 1])
+    inter = np.clip(end - start, 0, None)
     union = (a[:, 1] - a[:, 0])[:, None] + (b[:, 1] - b[:, 0])[None, :] - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
@@ -227,7 +229,8 @@ def map_at_iou(
     """
     unknown = set(pred_by_class) - set(true_by_class)
     if unknown:
-        raise ValueError(f"Predictions for classes without ground truth entries: {sorted(map(str, unknown))}.")
+        raise ValueError(
+            f"Predictions for classes without ground truth entries: {sorted(map(str, unknown))}.")
     per_class = {}
     for cls, trues in true_by_class.items():
         preds, scores = pred_by_class.get(cls, ([np.zeros((0, 2))] * len(trues), [np.zeros(0)] * len(trues)))

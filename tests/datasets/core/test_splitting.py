@@ -121,6 +121,7 @@ def test_ratios_within_tolerance_are_accepted():
     ({"holdout_exercises": list(range(8))}, "every clip"),
     ({"holdout_exercises": [4], "ratios": (0.8, 0.2, 0.0)}, "test ratio is 0"),
     ({"few_shot_k": 3}, "needs holdout_exercises"),
+    ({"few_shot_k": 3, "holdout_exercises": [4], "ratios": (0.0, 0.5, 0.5)}, "train ratio is 0"),
     ({"few_shot_k": -1, "holdout_exercises": [4]}, "non-negative integer"),
     ({"mixed_holdout": "train"}, "mixed_holdout"),
 ])
@@ -263,17 +264,22 @@ def test_split_balance_on_a_hand_computed_case():
     assert max_dev == pytest.approx(1 / 3)
 
 
-def test_proportions_describe_each_split():
-    # given
-    group, exercise, severity, skill = make_clips(4)
+@pytest.mark.parametrize("n_exercises", [8, 150])
+def test_proportions_describe_each_split(n_exercises):
+    # given: 150 exercises also checks that split * n_levels does not overflow the int8 codes
+    group, exercise, severity, skill = make_clips(4, n_groups=150, n_exercises=n_exercises)
     # when
     result = split_by_group(clip_group=group, clip_exercise=exercise, clip_strata=severity,
                             group_strata=skill)
     # then
-    train = result.assignment == TRAIN
-    expected = np.bincount(severity[train], minlength=4) / train.sum()
-    got = [result.proportions["train"]["clip_stratum_0"][level] for level in range(4)]
-    np.testing.assert_allclose(got, expected)
+    test = result.assignment == TEST
+    expected_severity = np.bincount(severity[test], minlength=4) / test.sum()
+    got_severity = [result.proportions["test"]["clip_stratum_0"][level] for level in range(4)]
+    np.testing.assert_allclose(got_severity, expected_severity)
+    levels = np.unique(exercise)
+    expected_exercise = np.bincount(exercise[test], minlength=n_exercises)[levels] / test.sum()
+    got_exercise = [result.proportions["test"]["exercise"][level] for level in levels]
+    np.testing.assert_allclose(got_exercise, expected_exercise)
     assert set(result.proportions["val"]) == {"exercise", "clip_stratum_0", "group_stratum_0"}
 
 

@@ -82,7 +82,8 @@ def test_search_matches_an_exhaustive_search_on_a_tiny_case(seed):
     y = np.clip(np.round(scores * 3 + rng.normal(0, 0.8, 14)), 0, 3).astype(int)
     distinct = np.unique(scores)
     candidates = np.concatenate([[distinct[0] - 1], (distinct[1:] + distinct[:-1]) / 2, [distinct[-1] + 1]])
-    best = max(objective(y, apply_thresholds(scores, t)) for t in combinations_with_replacement(candidates, 3))
+    best = max(objective(y, apply_thresholds(scores, t))
+               for t in combinations_with_replacement(candidates, 3))
     # when
     thresholds, value = search_thresholds(scores, y)
     # then
@@ -94,7 +95,8 @@ def test_coarse_to_fine_is_at_least_as_good_as_a_dense_grid():
     # given: many distinct scores, so the coarse grid alone cannot be exhaustive
     scores, y = noisy_severity(42, n=4000)
     grid = np.quantile(scores, np.linspace(0.01, 0.99, 20))
-    dense_best = max(objective(y, apply_thresholds(scores, t)) for t in combinations_with_replacement(grid, 3))
+    dense_best = max(objective(y, apply_thresholds(scores, t))
+                     for t in combinations_with_replacement(grid, 3))
     # when
     _, value = search_thresholds(scores, y, coarse=8)
     # then
