@@ -222,14 +222,28 @@ class FlexSampleDetailApi(APIView):
         status = serializers.CharField(help_text="stage1_open, stage2_open, tied, final or graph_mismatch.")
         stage1_count = serializers.IntegerField()
         review_count = serializers.IntegerField()
+        class Labels(serializers.Serializer):
+            class Stage1(serializers.Serializer):
+                annotator = serializers.IntegerField()
+                slots = serializers.ListField(child=serializers.CharField())
+                created_at = serializers.DateTimeField()
+
+            class Review(serializers.Serializer):
+                reviewer = serializers.IntegerField()
+                approve = serializers.BooleanField()
+                slots = serializers.ListField(child=serializers.CharField())
+                created_at = serializers.DateTimeField()
+
+            stage1 = Stage1(many=True)
+            reviews = Review(many=True)
+            proposal = serializers.ListField(child=serializers.CharField(), allow_null=True)
+            final = serializers.ListField(child=serializers.CharField(), allow_null=True)
+            tied = serializers.ListField(child=serializers.CharField())
+            score = KgScoredSet(allow_null=True)
+
         my_stage1 = Mine(allow_null=True)
         my_review = Mine(allow_null=True)
-        stage1 = serializers.ListField(child=serializers.DictField(), required=False, help_text="Staff only.")
-        reviews = serializers.ListField(child=serializers.DictField(), required=False, help_text="Staff only.")
-        proposal = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
-        final = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
-        tied = serializers.ListField(child=serializers.CharField(), required=False)
-        score = KgScoredSet(required=False, allow_null=True)
+        labels = Labels(required=False, help_text="Curators and admins only.")
 
     @extend_schema(responses={200: OutputSerializer, 404: ErrorSerializer})
     def get(self, request, clip_id):

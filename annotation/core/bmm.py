@@ -41,7 +41,7 @@ class BetaMixture1D:
 
     With ``constrain_tails`` (default) only the lowest-mean component may have an infinite
     density at 0 (``alpha < 1``) and only the highest-mean one at 1 (``beta < 1``); any other
-    shape parameter below 1 is raised to 1 keeping the component mean. Without it a wide
+    shape parameter below 1 is raised to 1 by raising ``alpha + beta``, keeping the mean. Without it a wide
     "high" component with ``alpha < 1`` outbids the "low" one at x ~ 0 and swallows the
     no-error items (see ``bmm.md``).
 
@@ -154,23 +154,17 @@ class BetaMixture1D:
             concentration = mean * (1 - mean) / var - 1
         if not np.all(np.isfinite(concentration)) or np.any(concentration <= 0):
             return False
-        alphas, betas = mean * concentration, (1 - mean) * concentration
         if self.constrain_tails and self.n_components > 1:
+            # alpha = m c >= 1 unless lowest, beta = (1 - m) c >= 1 unless highest: raise the
+            # concentration c just enough, which keeps every component's mean.
             order = np.argsort(mean)
-            not_lowest = np.ones(self.n_components, dtype=bool)
-            not_lowest[order[0]] = False
-            not_highest = np.ones(self.n_components, dtype=bool)
-            not_highest[order[-1]] = False
-            # Raise the shape parameter to 1 and keep the mean: alpha / (alpha + beta) = m.
-            raise_a = not_lowest & (alphas < 1)
-            alphas = np.where(raise_a, 1.0, alphas)
-            betas = np.where(raise_a, (1 - mean) / mean, betas)
-            raise_b = not_highest & (betas < 1)
-            betas = np.where(raise_b, 1.0, betas)
-            alphas = np.where(raise_b, mean / (1 - mean), alphas)
-        if np.any(alphas + betas > _MAX_CONCENTRATION):
+            floor = np.maximum(1 / mean, 1 / (1 - mean))
+            floor[order[0]] = 1 / (1 - mean[order[0]])
+            floor[order[-1]] = 1 / mean[order[-1]]
+            concentration = np.maximum(concentration, floor)
+        if np.any(concentration > _MAX_CONCENTRATION):
             return False
-        self.alphas_, self.betas_ = alphas, betas
+        self.alphas_, self.betas_ = mean * concentration, (1 - mean) * concentration
         self.weights_ = mass / mass.sum()
         return True
 

@@ -24,6 +24,7 @@ import numpy as np
 
 __all__ = [
     "DEFAULT_TOLERANCE_S",
+    "REASONS",
     "BatchConsensus",
     "ClipConsensus",
     "align_in_order",
@@ -37,6 +38,7 @@ __all__ = [
 #: a correct prediction at that resolution from a wrong one, so such clips are left out.
 DEFAULT_TOLERANCE_S = 0.5
 
+#: Values of ``ClipConsensus.reason``; "" means the annotators agree.
 REASONS = ("", "count_mismatch", "end_spread", "no_marks")
 
 
@@ -98,6 +100,14 @@ def align_in_order(short, long) -> np.ndarray:
         return np.empty(0, dtype=np.intp)
     if d == 0:
         return np.arange(s)
+    if d == 1:
+        # One extra end: try every skipped position p, cost = sum_{i<p} |s_i - l_i| +
+        # sum_{i>=p} |s_i - l_{i+1}|; among ties the latest p (= earlier ends of long), as below.
+        before = np.concatenate([[0.0], np.cumsum(np.abs(short - long[:-1]))])
+        after = np.concatenate([[0.0], np.cumsum(np.abs(short - long[1:]))])
+        cost = before + (after[-1] - after)
+        skip = s - int(np.argmin(cost[::-1]))
+        return np.arange(s) + (np.arange(s) >= skip)
     cost = np.abs(short[None, :] - long[np.arange(d + 1)[:, None] + np.arange(s)[None, :]])
     energy = np.empty((d + 1, s))
     best_before = np.full(s, np.inf)  # min over t' < t of E[t', i]
@@ -209,6 +219,22 @@ def _is_sorted(clip_idx, annotator_idx, frames) -> bool:
     )
 
 
+def _order_by_clip_annotator_frame(clip_idx, annotator_idx, frames) -> np.ndarray:
+    """Row order by (clip, annotator, frame).
+
+    Rows usually arrive with each annotator's ends already in frame order (per annotator, or per
+    clip). A stable argsort of one int64 (clip, annotator) key then suffices and is fast on such
+    runs (~0.1 s for 3.5 M rows); ``np.lexsort`` with the frame key (~3 s) is the fallback when
+    frames are out of order within an (clip, annotator) group.
+    """
+    n_ids = int(annotator_idx.max()) + 1
+    if int(clip_idx.max()) < np.iinfo(np.int64).max // n_ids:
+        order = np.argsort(clip_idx * n_ids + annotator_idx, kind="stable")
+        if _is_sorted(clip_idx[order], annotator_idx[order], frames[order]):
+            return order
+    return np.lexsort((frames, annotator_idx, clip_idx))
+
+
 @dataclass(frozen=True)
 class BatchConsensus:
     """Consensus of many clips, as flat arrays (CSR layout for the per-end values).
@@ -307,7 +333,7 @@ def batch_endpoint_consensus(
     if _is_sorted(clip_idx, annotator_idx, frames):
         clip_s, ann_s, frames_s = clip_idx, annotator_idx, frames  # e.g. ORDER BY clip, annotator, frame
     else:
-        order = np.lexsort((frames, annotator_idx, clip_idx))
+        order = _order_by_clip_annotator_frame(clip_idx, annotator_idx, frames)
         clip_s, ann_s, frames_s = clip_idx[order], annotator_idx[order], frames[order]
     # One group per (clip, annotator); groups are contiguous and ordered by clip.
     new_group = np.ones(clip_s.size, dtype=bool)

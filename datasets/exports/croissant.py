@@ -38,7 +38,6 @@ CONTEXT = {
     "replace": "cr:replace", "samplingRate": "cr:samplingRate", "sc": "https://schema.org/", "separator": "cr:separator",
     "source": "cr:source", "subField": "cr:subField", "transform": "cr:transform",
 }
-_TYPES = {"string": "sc:Text", "int": "sc:Integer", "double": "sc:Float", "float": "sc:Float", "bool": "sc:Boolean"}
 DESCRIPTIONS = {
     "clip_id": "Clip id (the source's own id).", "split": "Split of the clip: train, val or test.",
     "exercise": "Exercise slug.", "participant": "Participant id; empty when the source has none.",
@@ -114,7 +113,8 @@ def _first_rows(long: pa.Table, has_rep) -> pa.Array:
 
 
 def _field(record_set: str, name: str, arrow_type: pa.DataType, file_id: str, references=None) -> dict:
-    kind = _TYPES.get(str(arrow_type).split("[")[0], "sc:Text")
+    kind = ("sc:Integer" if pa.types.is_integer(arrow_type) else "sc:Float" if pa.types.is_floating(arrow_type)
+            else "sc:Boolean" if pa.types.is_boolean(arrow_type) else "sc:Text")
     field = {"@type": "cr:Field", "@id": f"{record_set}/{name}", "name": f"{record_set}/{name}",
              "description": DESCRIPTIONS.get(name, name.replace("_", " ")), "dataType": kind,
              "source": {"fileObject": {"@id": file_id}, "extract": {"column": name}}}

@@ -24,7 +24,7 @@ from pathlib import PurePosixPath
 
 from datasets.importers.common import clip_info, csv_rows, number, option_fps
 from datasets.importers.parsed import ParsedClip, ParsedImport
-from datasets.importers.safety import check_id, read_text, refuse
+from datasets.importers.safety import check_id, check_name, read_text, refuse
 
 TYPE_ALIASES = {
     "squant": "squat", "squat": "squat", "squats": "squat",
@@ -102,6 +102,7 @@ def parse(files, options: dict) -> ParsedImport:
             if not re.fullmatch(r"[a-z0-9][a-z0-9_]{0,63}", exercise):
                 refuse("invalid_type", f"Unusable action class {raw_type!r}", file=name, line=line, field="type")
             aliases.setdefault(raw_type, exercise)
+            check_name(video.strip(), what="video name", file=name, line=line)
             clip_id = check_id(PurePosixPath(video.strip()).stem or video, file=name, line=line)
             declared = int(number(count, file=name, line=line, field="count", integral=True))
             cells = [c.strip() for c in row[start + 3:]]

@@ -59,7 +59,7 @@ def check_name(name: str, *, what: str = "name", file=None, line=None) -> str:
     return text
 
 
-def check_id(value: str, *, what: str = "clip id", file=None, line=None) -> str:
+def check_id(value: str, *, what: str = "clip id", file=None, line=None, field=None) -> str:
     """An id that will also be a file name in exports: no path separators at all."""
     text = check_name(str(value).strip(), what=what, file=file, line=line)
     if "/" in text or len(text) > 200 or text in (".", ".."):

@@ -174,5 +174,6 @@ def _write_assignments(*, syn, clip_ids, user_ids, now) -> None:
         pairs = np.unique(clip_idx.astype(np.int64) * n_ann + ann_idx)
         bulk_insert(Assignment, {
             "annotator_id": user_ids[pairs % n_ann], "clip_id": clip_ids[pairs // n_ann],
-            "kind": kind.value, "state": Assignment.State.SUBMITTED.value, "created_at": now, "submitted_at": now,
+            "kind": kind.value, "item_ref": "", "state": Assignment.State.SUBMITTED.value, "created_at": now,
+            "submitted_at": now,
         }, n_rows=len(pairs))

@@ -265,7 +265,8 @@ def review_view(*, user, sample: FlexSample) -> dict:
 
 def sample_view(*, user, sample: FlexSample) -> dict:
     """A sample's state for its viewer. Annotators and reviewers see only their own work and the
-    counts; curators and admins see every set, the proposal, the final set and its score."""
+    counts; curators and admins also get ``labels``: every set, the proposal, the final set and
+    its score."""
     stage1 = stage1_sets_for_clip(clip=sample.clip)
     reviews = reviews_for_clip(clip=sample.clip)
     state = sample_settle(sample=sample, stage1_sets=stage1, reviews=reviews)
@@ -284,7 +285,7 @@ def sample_view(*, user, sample: FlexSample) -> dict:
                                                   "created_at": mine2.created_at},
     }
     if is_staff_role(user):
-        view.update({
+        view["labels"] = {
             "stage1": [{"annotator": s.annotator_id, "slots": s.slot_keys, "created_at": s.created_at} for s in stage1],
             "reviews": [{"reviewer": r.reviewer_id, "approve": r.approve, "slots": r.slot_keys,
                          "created_at": r.created_at} for r in reviews],
@@ -292,5 +293,5 @@ def sample_view(*, user, sample: FlexSample) -> dict:
             "final": state["final"],
             "tied": state["tied"],
             "score": _scored(sample, state["final"]) if state["final"] is not None else None,
-        })
+        }
     return view

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET
 
 from annotation.models import Assignment
 from annotation.roles import has_role
-from annotation.services.queue import KIND_ROLES, kinds_for_dataset, may_take
+from annotation.apis_queue import QueueItemOutput
+from annotation.services.queue import KIND_ROLES, kinds_for_dataset, may_take, queue_next
 from config.exceptions import DomainError
 from datasets.models import Dataset
 from datasets.selectors import clip_get_for_user
@@ -52,7 +53,9 @@ def annotate_page(request, dataset_id: int, kind: str):
     dataset = get_object_or_404(Dataset, pk=dataset_id)
     if kind not in kinds_for_dataset(dataset):
         raise Http404(f"{dataset.name} has no {kind} work.")
+    initial = _initial_item(request.user, dataset, kind)
     page = {
+        "initial": initial,
         "kind": kind,
         "dataset": {"id": dataset.pk, "name": dataset.name},
         "user": request.user.pk,
@@ -65,8 +68,34 @@ def annotate_page(request, dataset_id: int, kind: str):
             "home": reverse("labelling_ui:home"),
         },
     }
-    return render(request, TEMPLATES[kind], {"page": page, "kind": kind, "title": TITLES[kind],
+    pose_url = initial and initial["context"]["clip"]["pose_url"]
+    return render(request, TEMPLATES[kind], {"page": page, "kind": kind, "title": TITLES[kind], "pose_url": pose_url,
                                              "dataset": dataset, "review": kind == Kind.FLEX_STAGE2})
+
+
+def _initial_item(user, dataset: Dataset, kind: str) -> dict | None:
+    """The first item, leased while the page renders: the browser then needs only the pose
+    (which the page preloads) before it can draw. Idempotent like ``POST /api/queue/next/``."""
+    try:
+        assignment = queue_next(user=user, dataset=dataset, kind=kind)
+    except DomainError:
+        return None
+    if assignment is None:
+        return None
+    try:
+        context = item_payload(user=user, assignment=assignment)
+    except DomainError:
+        return None  # the page asks again and shows the reason
+    return {"item": QueueItemOutput(assignment).data, "context": context}
+
+
+def item_payload(*, user, assignment: Assignment) -> dict:
+    context = item_context(assignment=assignment)
+    if assignment.kind in (Kind.FLEX_STAGE1, Kind.FLEX_STAGE2):
+        from labelling_ui.flex import flex_context
+
+        context["flex"] = flex_context(user=user, assignment=assignment)
+    return context
 
 
 @require_GET
@@ -78,14 +107,10 @@ def item_context_view(request, assignment_id: int):
         return JsonResponse({"error": {"code": "assignment_not_found", "detail": "Not found."}}, status=404)
     if not has_role(request.user, *KIND_ROLES[assignment.kind]):
         raise PermissionDenied("Your role may not take this kind of item.")
-    context = item_context(assignment=assignment)
-    if assignment.kind in (Kind.FLEX_STAGE1, Kind.FLEX_STAGE2):
-        from labelling_ui.flex import flex_context
-
-        try:
-            context["flex"] = flex_context(user=request.user, assignment=assignment)
-        except DomainError as exc:
-            return JsonResponse({"error": {"code": exc.code, "detail": exc.detail}}, status=exc.status_code)
+    try:
+        context = item_payload(user=request.user, assignment=assignment)
+    except DomainError as exc:
+        return JsonResponse({"error": {"code": exc.code, "detail": exc.detail}}, status=exc.status_code)
     return JsonResponse(context)
 
 

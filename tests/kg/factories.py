@@ -3,7 +3,7 @@ file (fixture ``graph`` in conftest.py), never built row by row."""
 import factory
 
 from annotation.models import Assignment
-from kg.models import FeedbackText, FlexReview, FlexStage1Set
+from kg.models import FeedbackText, FlexReview, FlexStage1Set, GraphVersion
 from tests.factories import ClipFactory, DatasetFactory, ExerciseFactory, ParticipantFactory, UserFactory
 
 OHP = "Standing Barbell Overhead Press"
@@ -45,6 +45,7 @@ class Stage1SetFactory(factory.django.DjangoModelFactory):
 
     clip = factory.SubFactory(FlexClipFactory)
     annotator = factory.SubFactory(UserFactory, roles=["annotator"])
+    graph_version = factory.LazyFunction(lambda: GraphVersion.objects.get(is_current=True))
     slot_keys = factory.LazyFunction(list)
     client_key = factory.Sequence(lambda n: f"s1-key-{n:06d}")
 
@@ -55,6 +56,7 @@ class ReviewFactory(factory.django.DjangoModelFactory):
 
     clip = factory.SubFactory(FlexClipFactory)
     reviewer = factory.SubFactory(UserFactory, roles=["reviewer"])
+    graph_version = factory.LazyFunction(lambda: GraphVersion.objects.get(is_current=True))
     approve = False
     slot_keys = factory.LazyFunction(list)
     proposal_keys = factory.LazyFunction(list)

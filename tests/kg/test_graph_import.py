@@ -32,7 +32,7 @@ def test_loading_the_shipped_graph_writes_every_table():
     printed = _load_json(out)
     assert printed["created"] is True and printed["graph_version"] == 1
     assert _counts() == {"GraphVersion": 1, "GraphKeystep": 56, "GraphErrorType": 63, "GraphAction": 20,
-                         "GraphPhase": 60, "GraphRow": 74, "GraphRowKeystep": 79, "GraphSlot": 416}
+                         "GraphPhase": 60, "GraphRow": 82, "GraphRowKeystep": 87, "GraphSlot": 416}
     totals = dict(models.GraphAction.objects.values_list("name", "total_weight"))
     assert totals == EXPECTED_TOTALS
     assert models.GraphVersion.objects.get().is_current

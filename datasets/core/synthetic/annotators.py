@@ -91,7 +91,10 @@ def assign_panels(rng: np.random.Generator, n_tasks: int, activity: np.ndarray, 
     for lo in range(0, n_tasks, chunk):
         hi = min(lo + chunk, n_tasks)
         keys = log_w - np.log(-np.log(rng.random((hi - lo, n), dtype=np.float32) + 1e-12))
-        top = np.argpartition(-keys, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (hi - lo, 1))
+        if k < n:
+            top = np.argpartition(-keys, k - 1, axis=1)[:, :k]
+        else:
+            top = np.broadcast_to(np.arange(n), (hi - lo, n))
         out[lo:hi] = np.sort(top, axis=1)
     return out
 
@@ -305,9 +308,8 @@ def simulate_votes(
         hi = min(lo + step, n_items)
         v = item_panel[lo:hi]
         d = diff[item_error[lo:hi]][:, None]
-        x = true_severity[lo:hi, None].astype(np.float32) + bias[v] + noise[v] * d * rng.standard_normal(
-            v.shape, dtype=np.float32
-        )
+        z = rng.standard_normal(v.shape, dtype=np.float32)
+        x = true_severity[lo:hi, None].astype(np.float32) + bias[v] + noise[v] * d * z
         vote = np.clip(np.rint(x), 0, N_CLASSES - 1).astype(np.int8)
         lapsed = rng.random(v.shape, dtype=np.float32) < lapse[v] * np.minimum(d, 1.0)
         random_vote = rng.integers(0, N_CLASSES, size=v.shape, dtype=np.int8)

@@ -155,14 +155,16 @@ class SyntheticDataset:
         n_err = len(exercise.error_types)
         severity = self.rep_error_severity[reps, :n_err] if n_err else None
         participant = int(self.clip_participant[clip])
+        clip_seed = np.random.SeedSequence(self.seed, spawn_key=(_KEY_POSE, clip))
+        body_seed = np.random.SeedSequence(self.seed, spawn_key=(_KEY_BODY, participant))
         return render_clip(
             exercise.slug,
             n_frames=int(self.clip_n_frames[clip]),
             rep_start=self.rep_true_start[reps],
             rep_end=self.rep_true_end[reps],
             severity=severity,
-            rng=np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(_KEY_POSE, clip))),
-            body=participant_body(np.random.SeedSequence(self.seed, spawn_key=(_KEY_BODY, participant))),
+            rng=np.random.default_rng(clip_seed),
+            body=participant_body(body_seed),
             fps=self.fps,
         )
 
@@ -259,7 +261,9 @@ def _rep_count_location(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return (lo + hi) / 2.0
 
 
-def _severity_thresholds(class_counts: np.ndarray, skill_weights: np.ndarray, sd: float) -> np.ndarray:
+def _severity_thresholds(
+    class_counts: np.ndarray, skill_weights: np.ndarray, sd: float
+) -> np.ndarray:
     """Cut points (n_err, 3) of the latent severity so the skill mixture has the class shares.
 
     The latent of a participant of skill s is normal with mean ``SKILL_OFFSET[s]`` and sd ``sd``;

@@ -197,7 +197,6 @@ def test_severity_is_recoverable_from_repetition_pose_features(medium):
         predicted = cross_val_predict(Ridge(alpha=3.0), x, y,
                                       groups=groups, cv=GroupKFold(5))
         scores[code] = spearmanr(predicted, y)[0]
-    print(scores)
 
     # then: clearly better than chance, short of perfect
     assert min(scores.values()) > 0.4
