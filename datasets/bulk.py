@@ -93,3 +93,23 @@ def db_now():
     if is_postgres():
         return now.isoformat()
     return connection.ops.adapt_datetimefield_value(now)
+
+
+def skip_reference_checks() -> bool:
+    """Inside a transaction that writes rows whose references it created itself, skip the
+    per-row foreign-key triggers (as ``pg_restore --disable-triggers`` does). Django declares its
+    foreign keys DEFERRABLE INITIALLY DEFERRED, so millions of COPY rows otherwise queue millions
+    of checks that all run at COMMIT. Needs a role allowed to set ``session_replication_role``;
+    without it the checks simply run. Returns whether they are skipped."""
+    if not is_postgres():
+        return False
+    from django.db import DatabaseError, transaction
+
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+    except DatabaseError:
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        return False
+    return True

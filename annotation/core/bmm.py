@@ -65,8 +65,10 @@ class BetaMixture1D:
     init : {"spread", "random"}, default "spread"
         Starting components, with equal weights. "spread": means ``k / (K + 1)`` and
         ``alpha + beta = K + 1``, i.e. Arazo et al.'s Beta(1, 2) and Beta(2, 1) for two
-        components (deterministic). "random": one mean drawn in each of K equal strata of
-        (0, 1), ``alpha + beta = 10``; e.g. for restarts.
+        components (deterministic; the vote simulations in ``bmm.md`` use it). "random": one mean
+        drawn in each of K equal strata of (0, 1), ``alpha + beta = 10``; for restarts, and for
+        three or more components, where the broad "spread" start can stall in a poor optimum
+        (seen on Beta(2, 12) + Beta(10, 10) + Beta(12, 2)).
     random_state : int, numpy.random.Generator or None, default None
         Seed for ``init="random"``; unused otherwise.
 
@@ -75,9 +77,11 @@ class BetaMixture1D:
     alphas_, betas_, weights_ : ndarray of shape (n_components,)
         Beta parameters and mixing weights, ordered by increasing component mean.
     loss_history_ : list of float
-        Weighted mean negative log-likelihood after each E-step (decreasing).
+        Weighted mean negative log-likelihood of the starting and of each fitted parameter set
+        (``n_iter_ + 1`` values; the last one is the returned model's). The moment-matching
+        M-step is not an exact maximisation, so it need not decrease at every step.
     n_iter_ : int
-        Number of M-steps run.
+        Number of EM iterations (M-steps) run.
     converged_ : bool
     fallback_reason_ : str or None
         ``"too_few_items"``, ``"single_value"`` or ``"component_collapsed"``; None if usable.
@@ -141,6 +145,16 @@ class BetaMixture1D:
             + (b - 1) * np.log1p(-x)[:, None]
             - betaln(a, b)
         )
+
+    def _e_step(self, x, w, total):
+        """Responsibilities under the current parameters; records the loss. None if not finite."""
+        log_joint = self._log_weighted_pdf(x)
+        log_norm = _logsumexp_rows(log_joint)
+        loss = -float(w @ log_norm) / total
+        if not np.isfinite(loss):
+            return None
+        self.loss_history_.append(loss)
+        return np.exp(log_joint - log_norm[:, None])
 
     def _m_step(self, x, w, resp) -> bool:
         """Weighted method of moments; returns False when a component collapsed."""
@@ -223,19 +237,17 @@ class BetaMixture1D:
         self._initialise()
 
         total = w.sum()
+        resp = self._e_step(x, w, total)
         for _ in range(self.max_iter):
-            log_joint = self._log_weighted_pdf(x)
-            log_norm = _logsumexp_rows(log_joint)
-            loss = -float(w @ log_norm) / total
-            if not np.isfinite(loss):
-                return self._fail("component_collapsed")
-            self.loss_history_.append(loss)
-            if len(self.loss_history_) > 1 and abs(self.loss_history_[-2] - loss) < self.tol:
-                self.converged_ = True
-                break
-            if not self._m_step(x, w, np.exp(log_joint - log_norm[:, None])):
+            if resp is None or not self._m_step(x, w, resp):
                 return self._fail("component_collapsed")
             self.n_iter_ += 1
+            resp = self._e_step(x, w, total)
+            if resp is not None and abs(self.loss_history_[-2] - self.loss_history_[-1]) < self.tol:
+                self.converged_ = True
+                break
+        if resp is None:
+            return self._fail("component_collapsed")
 
         order = np.argsort(self.means_, kind="stable")
         self.alphas_, self.betas_, self.weights_ = self.alphas_[order], self.betas_[order], self.weights_[order]

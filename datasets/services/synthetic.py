@@ -18,7 +18,7 @@ from django.db import transaction
 from annotation.models import Assignment, EndPointMark, SeverityVote
 from annotation.roles import ANNOTATOR
 from config.exceptions import ConflictError
-from datasets.bulk import bulk_insert, db_now, reserve_ids, reset_sequence
+from datasets.bulk import bulk_insert, db_now, reserve_ids, reset_sequence, skip_reference_checks
 from datasets.core.pose_io import content_hash, pose_bytes
 from datasets.core.synthetic import JOINT_NAMES, generate_halo
 from datasets.models import (
@@ -79,6 +79,8 @@ def synthetic_dataset_create(*, name: str, n_clips: int, seed: int, with_pose: b
 
 
 def _write_rows(*, name, seed, syn, pose_paths, pose_hashes, report) -> Dataset:
+    # Every reference below points at a row this transaction has just written.
+    skip_reference_checks()
     now = db_now()
     dataset = Dataset.objects.create(
         name=name, kind=Dataset.Kind.HALO, is_synthetic=True, synthetic_seed=seed,
