@@ -10,8 +10,17 @@ from django.contrib import admin, messages
 
 from config.exceptions import DomainError
 from kg.models import (
-    FeedbackText, FlexLabelSet, FlexReview, FlexStage1Set, FlexTrueSlots, GraphAction, GraphErrorType, GraphKeystep,
-    GraphPhase, GraphSlot, GraphVersion,
+    FeedbackText,
+    FlexLabelSet,
+    FlexReview,
+    FlexStage1Set,
+    FlexTrueSlots,
+    GraphAction,
+    GraphErrorType,
+    GraphKeystep,
+    GraphPhase,
+    GraphSlot,
+    GraphVersion,
 )
 from kg.services.feedback import feedback_text_create, feedback_text_validate
 from kg.services.label_sets import flex_label_set_make_current
@@ -125,7 +134,8 @@ class FeedbackTextAdmin(admin.ModelAdmin):
         if change:
             messages.info(request, f"Saved as {created}; version {obj.version} is kept unchanged.")
         # Point the admin's object at the new row; the edited instance itself is never saved.
-        obj.pk, obj.version, obj.created_at, obj.created_by = created.pk, created.version, created.created_at, request.user
+        obj.pk, obj.version, obj.created_at = created.pk, created.version, created.created_at
+        obj.created_by = created.created_by
 
 
 @admin.register(FlexStage1Set)

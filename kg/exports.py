@@ -71,6 +71,10 @@ def _final_samples(label_set: FlexLabelSet) -> list[dict]:
     return rows
 
 
+def _blank_if_none(value):
+    return "" if value is None else value
+
+
 def _default_split(rows) -> dict[int, str]:
     """Participant-disjoint: every fourth participant (by external id) is test, the rest train;
     with two or three participants the last one is test."""
@@ -142,7 +146,7 @@ def export_flex_layout(*, dataset: Dataset, out_dir, label_set: FlexLabelSet | N
             spec = graph.actions[row["action_index"] - 1]
             writer.writerow([row["action_index"], row["sample_index"], row["sample_id"], spec.name, row["clip_id"],
                              row["clip__external_id"], row["clip__participant__external_id"] or "",
-                             "" if row["clip__participant__skill_level"] is None else row["clip__participant__skill_level"],
+                             _blank_if_none(row["clip__participant__skill_level"]),
                              split_of.get(row["clip_id"], ""), f"{row['score_rounded']:.{SCORE_DECIMALS}f}",
                              row["penalty"], row["total"], ";".join(row["final"] or [])])
     with (out / "actions.csv").open("w", newline="") as handle:

@@ -14,8 +14,19 @@ from datasets.models import Clip, Dataset, Exercise
 from datasets.selectors import clip_get_for_user
 from kg.core.graph import ActionSpec, FlexGraph
 from kg.models import (
-    FeedbackText, FlexLabelSet, FlexReview, FlexSampleLabel, FlexStage1Set, GraphAction, GraphErrorType, GraphPhase,
-    GraphRow, GraphRowKeystep, GraphSlot, GraphVersion,
+    FeedbackText,
+    FlexLabelSet,
+    FlexReview,
+    FlexSampleLabel,
+    FlexStage1Set,
+    FlexTrueSlots,
+    GraphAction,
+    GraphErrorType,
+    GraphPhase,
+    GraphRow,
+    GraphRowKeystep,
+    GraphSlot,
+    GraphVersion,
 )
 from kg.services.graph import compiled_graph
 
@@ -61,6 +72,25 @@ def action_get(*, action_id) -> GraphAction:
         raise NotFoundError(f"Action {action_id} not found.", code="action_not_found") from None
 
 
+def action_tree_get(*, action_id) -> dict:
+    """One action as phases (in order) -> rows -> keysteps and slots with weights, plus totals."""
+    action = action_get(action_id=action_id)
+    phases = []
+    for phase in action.phases.all():
+        rows = [{"position": row.position,
+                 "keysteps": [{"code": rk.keystep.code, "description": rk.keystep.description}
+                              for rk in row.row_keysteps.all()],
+                 "slots": [{"key": s.key, "position": s.position, "error_type": s.error_type.code,
+                            "description": s.error_type.description, "weight": s.weight}
+                           for s in row.slots.all()]}
+                for row in phase.rows.all()]
+        phases.append({"name": phase.name, "position": phase.position, "rows": rows,
+                       "total": sum(s["weight"] for r in rows for s in r["slots"])})
+    return {"id": action.pk, "code": action.code, "index": action.index, "name": action.name,
+            "graph_version": action.graph_version.number, "total_weight": action.total_weight,
+            "slot_count": sum(len(r["slots"]) for p in phases for r in p["rows"]), "phases": phases}
+
+
 def action_spec_get(*, graph: FlexGraph, action: str) -> ActionSpec:
     """An action of the graph by name or ``A01`` code; the error lists the known actions."""
     spec = graph.action(action)
@@ -74,6 +104,15 @@ def action_spec_get(*, graph: FlexGraph, action: str) -> ActionSpec:
 
 def error_type_list(*, graph_version: GraphVersion) -> QuerySet:
     return GraphErrorType.objects.filter(graph_version=graph_version).order_by("code")
+
+
+def error_type_rows(*, graph_version: GraphVersion) -> list[dict]:
+    """Error types with weights and their current feedback text (None when none was written)."""
+    texts = feedback_current_map()
+    return [{"code": e.code, "description": e.description, "weight": e.weight,
+             "feedback": texts[e.code].text if e.code in texts else None,
+             "feedback_version": texts[e.code].version if e.code in texts else None}
+            for e in error_type_list(graph_version=graph_version)]
 
 
 def action_for_exercise(*, graph: FlexGraph, exercise: Exercise) -> ActionSpec | None:
@@ -163,3 +202,24 @@ def feedback_current_map(*, codes=None) -> dict[str, FeedbackText]:
 
 def feedback_history(*, error_code: str) -> QuerySet:
     return FeedbackText.objects.select_related("created_by").filter(error_code=error_code).order_by("-version")
+
+
+def feedback_history_get(*, error_code: str) -> dict:
+    """Every version of one error type's feedback text, newest first (404 for a code the current
+    graph lacks)."""
+    code = error_code.strip().upper()
+    graph = compiled_graph(graph_version_current())
+    if code not in graph.error_types:
+        raise NotFoundError(f"Unknown error type {error_code!r}.", code="unknown_error_type")
+    versions = list(feedback_history(error_code=code))
+    description, weight = graph.error_types[code]
+    return {"error_code": code, "description": description, "weight": weight,
+            "current_version": versions[0].version if versions else None, "versions": versions}
+
+
+def true_slots_get(*, clip) -> FlexTrueSlots:
+    """Hidden truth of a synthetic sample (curators and evaluation code only)."""
+    truth = FlexTrueSlots.objects.select_related("graph_version").filter(clip=clip).first()
+    if truth is None:
+        raise NotFoundError("This sample has no hidden truth (not synthetic).", code="truth_not_found")
+    return truth

@@ -35,6 +35,14 @@ class JobOutput(serializers.Serializer):
     duration_s = serializers.FloatField(allow_null=True)
 
 
+def _default_of(field):
+    default = field.default
+    if default is serializers.empty:
+        return None
+    value = default() if callable(default) else default
+    return value if isinstance(value, (str, int, float, bool, list, dict, type(None))) else str(value)
+
+
 class JobKindListApi(APIView):
     class OutputSerializer(serializers.Serializer):
         name = serializers.CharField()
@@ -53,7 +61,7 @@ class JobKindListApi(APIView):
                 name: {
                     "type": type(field).__name__.removesuffix("Field").lower(),
                     "required": field.required,
-                    "default": None if field.default is serializers.empty else field.default,
+                    "default": _default_of(field),
                     "help": str(field.help_text or ""),
                     "choices": list(getattr(field, "choices", {}) or []),
                 }

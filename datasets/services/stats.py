@@ -1,9 +1,24 @@
-"""Dataset statistics: the first real job kind."""
-import numpy as np
+"""Dataset statistics: the first real job kind. Everything is counted in the database."""
+from django.db import connection
 from django.db.models import Count
 
 from annotation.models import EndPointMark, SeverityVote
 from datasets.models import Clip, Dataset, Exercise, Repetition
+
+
+def _distribution(inner_sql: str, params) -> dict | None:
+    """min / mean / max / count of the ``n`` column of a grouped sub-query."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), MIN(n), AVG(n), MAX(n) FROM ({inner_sql}) AS grouped", params)
+        count, low, mean, high = cursor.fetchone()
+    if not count:
+        return None
+    return {"count": int(count), "min": int(low), "mean": float(mean), "max": int(high)}
+
+
+def _sql(queryset):
+    sql, params = queryset.query.sql_with_params()
+    return sql, params
 
 
 def dataset_stats_compute(*, dataset: Dataset, progress=None) -> dict:
@@ -12,7 +27,7 @@ def dataset_stats_compute(*, dataset: Dataset, progress=None) -> dict:
     exercises = dict(Exercise.objects.filter(dataset=dataset).values_list("pk", "slug"))
     clips = Clip.objects.filter(dataset=dataset)
     per_exercise = {
-        exercises[row["exercise_id"]]: {"clips": row["n"]}
+        exercises[row["exercise_id"]]: {"clips": row["n"], "repetitions": 0}
         for row in clips.values("exercise_id").annotate(n=Count("id"))
     }
     report(0.2, "clips counted")
@@ -21,31 +36,29 @@ def dataset_stats_compute(*, dataset: Dataset, progress=None) -> dict:
         per_exercise[exercises[row["clip__exercise_id"]]]["repetitions"] = row["n"]
     report(0.4, "repetitions counted")
     votes = SeverityVote.objects.filter(repetition__clip__dataset=dataset)
-    vote_rows = np.array(list(votes.values_list("repetition_id", "error_type_id", "annotator_id")), dtype=np.int64)
-    report(0.7, "votes loaded")
+    per_item = _distribution(*_sql(votes.values("repetition_id", "error_type_id").annotate(n=Count("id"))
+                                   .values("n")))
+    report(0.7, "votes per item counted")
+    per_voter = _distribution(*_sql(votes.values("annotator_id").annotate(n=Count("id")).values("n")))
     marks = EndPointMark.objects.filter(clip__dataset=dataset)
-    mark_load = dict(marks.values("annotator_id").annotate(n=Count("id")).values_list("annotator_id", "n"))
+    per_marker = _distribution(*_sql(marks.values("annotator_id").annotate(n=Count("id")).values("n")))
     result = {
         "dataset": dataset.name,
         "clips": clips.count(),
         "participants": dataset.participants.count(),
         "repetitions": reps.count(),
-        "end_point_marks": sum(mark_load.values()),
-        "votes": int(len(vote_rows)),
+        "end_point_marks": marks.count(),
+        "votes": votes.count(),
         "per_exercise": dict(sorted(per_exercise.items())),
     }
-    if len(vote_rows):
-        _, per_item = np.unique(vote_rows[:, 0] * (int(vote_rows[:, 1].max()) + 1) + vote_rows[:, 1],
-                                return_counts=True)
-        _, per_annotator = np.unique(vote_rows[:, 2], return_counts=True)
-        result["severity_items"] = int(len(per_item))
-        result["votes_per_item"] = {"mean": float(per_item.mean()), "min": int(per_item.min()),
-                                    "max": int(per_item.max())}
-        result["voter_load"] = {"annotators": int(len(per_annotator)), "mean": float(per_annotator.mean()),
-                                "min": int(per_annotator.min()), "max": int(per_annotator.max())}
-    if mark_load:
-        loads = np.array(list(mark_load.values()))
-        result["end_point_annotator_load"] = {"annotators": len(loads), "mean": float(loads.mean()),
-                                              "min": int(loads.min()), "max": int(loads.max())}
+    if per_item:
+        result["severity_items"] = per_item["count"]
+        result["votes_per_item"] = {k: per_item[k] for k in ("mean", "min", "max")}
+    if per_voter:
+        result["voter_load"] = {"annotators": per_voter["count"], "mean": per_voter["mean"],
+                                "min": per_voter["min"], "max": per_voter["max"]}
+    if per_marker:
+        result["end_point_annotator_load"] = {"annotators": per_marker["count"], "mean": per_marker["mean"],
+                                              "min": per_marker["min"], "max": per_marker["max"]}
     report(1.0, "done")
     return result

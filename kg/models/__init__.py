@@ -1,6 +1,13 @@
 from kg.models.feedback import FEEDBACK_MAX_CHARS, FeedbackText
 from kg.models.graph import (
-    GraphAction, GraphErrorType, GraphKeystep, GraphPhase, GraphRow, GraphRowKeystep, GraphSlot, GraphVersion,
+    GraphAction,
+    GraphErrorType,
+    GraphKeystep,
+    GraphPhase,
+    GraphRow,
+    GraphRowKeystep,
+    GraphSlot,
+    GraphVersion,
 )
 from kg.models.label_sets import FlexLabelSet, FlexSampleLabel
 from kg.models.labels import FlexReview, FlexStage1Set

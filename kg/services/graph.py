@@ -10,7 +10,14 @@ from django.db.models import Max
 from config.exceptions import DomainError, NotFoundError
 from kg.core.graph import FlexGraph, GraphInvalid, parse_graph
 from kg.models import (
-    GraphAction, GraphErrorType, GraphKeystep, GraphPhase, GraphRow, GraphRowKeystep, GraphSlot, GraphVersion,
+    GraphAction,
+    GraphErrorType,
+    GraphKeystep,
+    GraphPhase,
+    GraphRow,
+    GraphRowKeystep,
+    GraphSlot,
+    GraphVersion,
 )
 
 logger = logging.getLogger(__name__)

@@ -4,15 +4,29 @@ from types import SimpleNamespace
 import pytest
 
 from annotation.models import Assignment
+from kg.models import GraphVersion
 from kg.services.graph import graph_load
-from tests.kg.factories import AssignmentFactory, FlexClipFactory
 from tests.factories import UserFactory
+from tests.kg.factories import AssignmentFactory, FlexClipFactory
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the shipped graph once into the test database; every test rolls back on top of it.
+    (A transactional test flushes it; the ``graph`` fixture then loads it again.)"""
+    with django_db_blocker.unblock():
+        graph_load()
 
 
 @pytest.fixture
 def graph(db):
-    version, _ = graph_load()
-    return version
+    return GraphVersion.objects.filter(is_current=True).first() or graph_load()[0]
+
+
+@pytest.fixture
+def empty_graph_tables(db):
+    """No graph loaded, for the importer tests (the deletion rolls back with the test)."""
+    GraphVersion.objects.all().delete()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def _load_json(capsys_out: StringIO) -> dict:
     return json.loads(capsys_out.getvalue())
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("empty_graph_tables")
 def test_loading_the_shipped_graph_writes_every_table():
     # when
     out = StringIO()
@@ -38,7 +38,7 @@ def test_loading_the_shipped_graph_writes_every_table():
     assert models.GraphVersion.objects.get().is_current
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("empty_graph_tables")
 def test_loading_the_same_file_twice_creates_nothing_new():
     # given
     graph_load()
@@ -51,7 +51,7 @@ def test_loading_the_same_file_twice_creates_nothing_new():
     assert _counts() == before
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("empty_graph_tables")
 def test_reformatted_file_with_the_same_content_is_the_same_version(tmp_path):
     # given
     graph_load()
@@ -63,7 +63,7 @@ def test_reformatted_file_with_the_same_content_is_the_same_version(tmp_path):
     assert (version.number, created) == (1, False)
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("empty_graph_tables")
 def test_a_changed_file_becomes_a_new_current_version_and_scores_name_it(tmp_path):
     # given: version 1, then a file where ET001 weighs 7 instead of 6
     graph_load()
@@ -84,7 +84,7 @@ def test_a_changed_file_becomes_a_new_current_version_and_scores_name_it(tmp_pat
     assert _load_json(old)["graph_version"] == 1 and _load_json(old)["total"] == 161
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("empty_graph_tables")
 def test_reloading_an_older_file_makes_its_version_current_again(tmp_path):
     graph_load()
     document = json.loads(SHIPPED_GRAPH.read_text())
@@ -97,7 +97,7 @@ def test_reloading_an_older_file_makes_its_version_current_again(tmp_path):
     assert models.GraphVersion.objects.filter(is_current=True).count() == 1
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("empty_graph_tables")
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
 def test_a_bad_file_is_refused_with_nothing_written(name, tmp_path):
     # given
@@ -112,7 +112,7 @@ def test_a_bad_file_is_refused_with_nothing_written(name, tmp_path):
     assert set(_counts().values()) == {0}
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("empty_graph_tables")
 def test_a_bad_file_after_a_good_one_leaves_the_good_version_current(tmp_path):
     graph_load()
     path = tmp_path / "bad.json"
@@ -124,7 +124,7 @@ def test_a_bad_file_after_a_good_one_leaves_the_good_version_current(tmp_path):
     assert _counts()["GraphVersion"] == 1 and models.GraphVersion.objects.get().is_current
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("empty_graph_tables")
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="graph_file_not_found"):
         call_command("load_flex_kg", str(tmp_path / "nope.json"))

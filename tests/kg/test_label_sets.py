@@ -148,3 +148,15 @@ def test_score_flex_runs_on_a_real_worker(celery_worker, graph, api_client_for):
     assert again.input_hash == label_set.input_hash
     assert list(FlexSampleLabel.objects.filter(label_set=again).order_by("clip_id").values_list("score", flat=True)) \
         == list(FlexSampleLabel.objects.filter(label_set=label_set).order_by("clip_id").values_list("score", flat=True))
+
+
+def test_a_dataset_without_samples_gets_an_empty_label_set(graph, api_client_for):
+    # given
+    dataset = FlexDatasetFactory()
+    client, _ = api_client_for("curator")
+    # when
+    label_set = flex_label_set_compute(dataset=dataset)
+    agreement = client.get(f"/api/kg/agreement/?dataset={dataset.pk}").json()
+    # then
+    assert label_set.counts["samples"] == 0 and label_set.summary == {"final_samples": 0}
+    assert agreement["overall"]["alpha_stage1"] is None and agreement["samples"] == 0

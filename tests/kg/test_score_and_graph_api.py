@@ -38,7 +38,7 @@ def test_kg_score_unknown_action_exits_non_zero_listing_the_actions(graph):
     assert "A16 Squat" in str(info.value)
 
 
-def test_kg_score_without_a_graph_says_how_to_load_one(db):
+def test_kg_score_without_a_graph_says_how_to_load_one(empty_graph_tables):
     with pytest.raises(CommandError, match="no_graph.*load_flex_kg"):
         call_command("kg_score", "--action", "Squat")
 

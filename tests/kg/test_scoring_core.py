@@ -157,7 +157,8 @@ BAD_FILES = {
         _bad(lambda d: d["actions"][0]["phases"][0]["rows"][0]["error_types"].append("ET999")), "unknown error type"),
     "unknown_keystep_in_row": (
         _bad(lambda d: d["actions"][1]["phases"][1]["rows"][0]["keysteps"].__setitem__(0, "AK99")), "unknown keystep"),
-    "duplicate_error_code": (_bad(lambda d: d["error_types"].append(dict(d["error_types"][0]))), "duplicate code ET001"),
+    "duplicate_error_code": (
+        _bad(lambda d: d["error_types"].append(dict(d["error_types"][0]))), "duplicate code ET001"),
     "duplicate_keystep_code": (_bad(lambda d: d["keysteps"].append(dict(d["keysteps"][3]))), "duplicate code AK04"),
     "weight_zero": (_bad(lambda d: d["error_types"][0].__setitem__("weight", 0)), "outside 1..10"),
     "weight_eleven": (_bad(lambda d: d["error_types"][1].__setitem__("weight", 11)), "outside 1..10"),

@@ -9,9 +9,9 @@ from django.core.management import call_command
 from annotation.models import Assignment
 from datasets.models import AnnotatorProfile, Clip, Dataset, Participant
 from kg.core.graph import parse_graph
+from kg.core.scoring import score_matrix
 from kg.core.synthetic import FLEX_SCORE_RANGES, generate_flex
 from kg.core.two_stage import settle
-from kg.core.scoring import score_matrix
 from kg.models import FlexReview, FlexStage1Set, FlexTrueSlots
 from kg.services.graph import SHIPPED_GRAPH
 from kg.services.label_sets import flex_label_set_compute

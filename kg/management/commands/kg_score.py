@@ -17,7 +17,8 @@ class Command(BaseCommand):
     help = "Score a set of marked FLEX slots (KEYSTEP:ERROR) for one action; prints JSON."
 
     def add_arguments(self, parser):
-        parser.add_argument("--action", required=True, help='Action name, e.g. "Standing Barbell Overhead Press", or A01.')
+        parser.add_argument("--action", required=True,
+                            help='Action name, e.g. "Standing Barbell Overhead Press", or its code A01.')
         parser.add_argument("--slot", action="extend", nargs="+", default=[], metavar="AKxx:ETyyy",
                             help="Marked slot(s); repeat the option or list several after it.")
         parser.add_argument("--graph-version", type=int, default=None, help="Graph version number (default: current).")
