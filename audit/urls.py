@@ -1,1 +1,7 @@
-urlpatterns = []
+from django.urls import path
+
+from audit import apis
+
+urlpatterns = [
+    path("audit/", apis.AuditEntryListApi.as_view(), name="audit-entry-list"),
+]

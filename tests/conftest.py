@@ -55,7 +55,7 @@ def _wait_ready(log_path: Path, proc, timeout=90.0):
 def start_worker(name: str, *, queues="default,training", concurrency=1) -> tuple[subprocess.Popen, Path]:
     """Start ``celery worker`` as a separate process on the test database and broker."""
     OUTPUT_DIR.mkdir(exist_ok=True)
-    log_path = OUTPUT_DIR / f"celery-{name}.log"
+    log_path = OUTPUT_DIR / f"celery-{name}-{os.getpid()}.log"
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     env["FORMLAB_WORKER_DB_NAME"] = str(settings.DATABASES["default"]["NAME"])

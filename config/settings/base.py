@@ -34,14 +34,44 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
+    "config.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.middleware.LoginRateLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.DomainErrorMiddleware",
 ]
+
+# Security headers sent in every environment (production adds HSTS, secure cookies, SSL redirect).
+# config.middleware adds Content-Security-Policy and Permissions-Policy.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# The pages read the CSRF token from a <meta> tag, never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
+
+# The cache holds login-failure counters and DRF throttle counts. LocMem is per process: with
+# several web processes set CACHE_URL=redis://127.0.0.1:6379/2 so they share the counters.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://formlab")}
+
+# Password logins: at most FORMLAB_LOGIN_FAILURES_PER_USER failures per (address, username) and
+# FORMLAB_LOGIN_FAILURES_PER_IP per address within FORMLAB_LOGIN_WINDOW_S; then 429.
+FORMLAB_LOGIN_PATHS = ("/accounts/login/", "/admin/login/", "/api/auth/token/")
+FORMLAB_LOGIN_WINDOW_S = env.int("FORMLAB_LOGIN_WINDOW_S", default=900)
+FORMLAB_LOGIN_FAILURES_PER_USER = env.int("FORMLAB_LOGIN_FAILURES_PER_USER", default=5)
+FORMLAB_LOGIN_FAILURES_PER_IP = env.int("FORMLAB_LOGIN_FAILURES_PER_IP", default=50)
+# Audit entries take the client address from REMOTE_ADDR unless a trusted proxy sets X-Forwarded-For.
+FORMLAB_TRUST_X_FORWARDED_FOR = env.bool("FORMLAB_TRUST_X_FORWARDED_FOR", default=False)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -124,7 +154,11 @@ SPECTACULAR_SETTINGS = {
 
 # Celery. Job state lives on the Job row, so task results are not stored.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Redis: a message taken by a worker that dies unacknowledged goes back to the queue after the
+# visibility timeout (docs/reliability.md). A running job heartbeats, so a message redelivered
+# while its first worker is still alive never starts a second copy of the job.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 if CELERY_BROKER_URL.startswith("filesystem"):
     _broker_dir = VAR_DIR / "celery-broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -143,12 +177,30 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=4 * 3600)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Run `celery -A config beat` (or a worker with -B) for the periodic stuck-job check.
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stuck-jobs": {"task": "tasks.requeue_stuck_jobs", "schedule": 300.0},
+}
+
+# Job robustness (tasks/services.py, docs/reliability.md): a running job touches heartbeat_at
+# every FORMLAB_JOB_HEARTBEAT_S; a job whose heartbeat is older than FORMLAB_JOB_STALE_AFTER_S
+# lost its worker and is re-queued, at most FORMLAB_JOB_MAX_ATTEMPTS attempts in all.
+FORMLAB_JOB_HEARTBEAT_S = env.float("FORMLAB_JOB_HEARTBEAT_S", default=30.0)
+FORMLAB_JOB_STALE_AFTER_S = env.float("FORMLAB_JOB_STALE_AFTER_S", default=600.0)
+FORMLAB_JOB_MAX_ATTEMPTS = env.int("FORMLAB_JOB_MAX_ATTEMPTS", default=3)
+# A queued job not started after this long is re-sent to the broker (a broker restart may have
+# dropped its message; a duplicate message is harmless).
+FORMLAB_JOB_QUEUED_RESEND_S = env.float("FORMLAB_JOB_QUEUED_RESEND_S", default=900.0)
+# Extra modules that register job kinds (plugins; the fault tests register slow kinds this way).
+FORMLAB_EXTRA_JOB_MODULES = env.list("FORMLAB_EXTRA_JOB_MODULES", default=[])
 
 # Pose uploads: (frames, joints, 2 or 3) float32 .npy files.
 FORMLAB_POSE_MAX_FRAMES = env.int("FORMLAB_POSE_MAX_FRAMES", default=20_000)
 FORMLAB_POSE_MAX_BYTES = env.int("FORMLAB_POSE_MAX_BYTES", default=32 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+# Any multipart body (config.middleware.RequestSizeLimitMiddleware answers 413 above it).
+FORMLAB_MAX_UPLOAD_BYTES = env.int("FORMLAB_MAX_UPLOAD_BYTES", default=FORMLAB_POSE_MAX_BYTES + 4 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

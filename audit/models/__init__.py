@@ -1,0 +1,3 @@
+from audit.models.entries import AuditEntry, AuditImmutableError
+
+__all__ = ["AuditEntry", "AuditImmutableError"]
