@@ -9,7 +9,14 @@ sees the same information as one flat vector per repetition:
 2. joint-angle summaries over the repetition: min, max, range, mean, mean and max absolute
    angular velocity (how deep, how far, how fast);
 3. per joint coordinate min, max and range (where the body went);
-4. the repetition's duration in seconds.
+4. the same summaries as deviations from the clip's median repetition (``relative``): a form
+   error changes a repetition against the participant's own others, while body, style and
+   camera stay constant within a clip;
+5. the repetition's duration in seconds.
+
+2-D repetitions are mirrored so the person faces one way (``canonical_flip``): the generator and
+real video show people facing left or right, and an unsigned x would otherwise split every
+pattern in two.
 
 Everything is vectorised over repetitions: every repetition is resampled by one gather with
 fractional indices, so a clip with 30 repetitions costs the same few numpy calls as one with 3.
@@ -111,14 +118,28 @@ class FeatureConfig:
         Frames of the finer grid the angle and coordinate summaries are computed on.
     joint_names : tuple of str
         The layout's joint order; decides which angle triplets exist.
+    relative : bool
+        Also give every summary as its deviation from the clip's median repetition. A form error
+        changes one repetition against the participant's own other repetitions, while body
+        proportions, style and camera are constant within a clip; the deviation removes them.
+    canonical_flip : bool
+        Mirror 2-D repetitions horizontally so the person faces the same way (head and toes to
+        the right of neck and heels), so a left- and a right-facing clip give the same features.
+    side_invariant : bool
+        Also summarise every left/right pair of angles by the larger and the smaller of the two:
+        alternating exercises (side lunges, split squats) work one side per repetition, and
+        "the working knee went this deep" must not depend on which knee it was.
     """
 
-    length: int = 16
+    length: int = 8
     summary_length: int = 48
     joint_names: tuple[str, ...] = HALO26_JOINTS
     angle_sets: tuple[tuple[str, str, str], ...] = ANGLE_SETS
     inclination_sets: tuple[tuple[str, str], ...] = INCLINATION_SETS
-    version: int = 1
+    relative: bool = True
+    canonical_flip: bool = True
+    side_invariant: bool = True
+    version: int = 3
 
     def __post_init__(self):
         if self.length < 2 or self.summary_length < 2:
@@ -129,6 +150,23 @@ class FeatureConfig:
         pos = {name: i for i, name in enumerate(self.joint_names)}
         rows = [[pos[a], pos[b], pos[c]] for a, b, c in self.angle_sets if {a, b, c} <= pos.keys()]
         return np.asarray(rows, dtype=np.intp).reshape(-1, 3)
+
+    @property
+    def angle_names(self) -> list[str]:
+        names = set(self.joint_names)
+        return ([f"angle.{a}-{b}-{c}" for a, b, c in self.angle_sets if {a, b, c} <= names]
+                + [f"incl.{a}-{b}" for a, b in self.inclination_sets if {a, b} <= names])
+
+    @property
+    def side_pairs(self) -> np.ndarray:
+        """(n_pairs, 2) positions in `angle_names` of each left angle and its right mirror."""
+        if not self.side_invariant:
+            return np.zeros((0, 2), dtype=np.intp)
+        names = self.angle_names
+        pos = {n: i for i, n in enumerate(names)}
+        pairs = [[i, pos[n.replace("left_", "right_")]] for i, n in enumerate(names)
+                 if "left_" in n and n.replace("left_", "right_") in pos]
+        return np.asarray(pairs, dtype=np.intp).reshape(-1, 2)
 
     @property
     def inclination_index(self) -> np.ndarray:
@@ -142,17 +180,21 @@ class FeatureConfig:
 
     def n_features(self, dims: int) -> int:
         joints = len(self.joint_names)
-        n_angles = len(self.angle_index) + len(self.inclination_index)
-        return self.length * joints * dims + n_angles * len(_ANGLE_STATS) + joints * dims * len(_COORD_STATS) + 1
+        n_angles = len(self.angle_index) + len(self.inclination_index) + 2 * len(self.side_pairs)
+        summaries = n_angles * len(_ANGLE_STATS) + joints * dims * len(_COORD_STATS)
+        return self.length * joints * dims + summaries * (2 if self.relative else 1) + 1
 
     def feature_names(self, dims: int) -> list[str]:
         axes = "xyz"[:dims]
         names = [f"seq[{t}].{j}.{a}" for t in range(self.length) for j in self.joint_names for a in axes]
-        angle_names = [f"angle.{b}" for _, b, _ in
-                       (s for s in self.angle_sets if set(s) <= set(self.joint_names))]
-        angle_names += [f"incl.{a}-{b}" for a, b in self.inclination_sets if {a, b} <= set(self.joint_names)]
-        names += [f"{n}.{s}" for n in angle_names for s in _ANGLE_STATS]
-        names += [f"coord.{j}.{a}.{s}" for j in self.joint_names for a in axes for s in _COORD_STATS]
+        angle_names = self.angle_names
+        angle_names += [f"{angle_names[i].replace('left_', 'either_')}.{which}"
+                        for which in ("larger", "smaller") for i, _ in self.side_pairs]
+        summaries = [f"{n}.{s}" for n in angle_names for s in _ANGLE_STATS]
+        summaries += [f"coord.{j}.{a}.{s}" for j in self.joint_names for a in axes for s in _COORD_STATS]
+        names += summaries
+        if self.relative:
+            names += [f"{n}.vs_clip" for n in summaries]
         names.append("duration_s")
         return names
 
@@ -290,6 +332,21 @@ def _normalise(fine: np.ndarray, coarse: np.ndarray) -> tuple[np.ndarray, np.nda
     return (fine - centre) / scale, (coarse - centre) / scale
 
 
+_FACING_FRONT = ("nose", "left_big_toe", "right_big_toe")
+_FACING_BACK = ("neck", "left_heel", "right_heel")
+
+
+def _facing_sign(fine: np.ndarray, joint_names) -> np.ndarray:
+    """+1 or -1 per repetition: -1 when the head and toes lie left of the neck and heels in x."""
+    pos = {name: i for i, name in enumerate(joint_names)}
+    front = [pos[n] for n in _FACING_FRONT if n in pos]
+    back = [pos[n] for n in _FACING_BACK if n in pos]
+    if not front or not back:
+        return np.ones(fine.shape[0], dtype=np.float32)
+    d = fine[:, :, front, 0].mean(axis=(1, 2)) - fine[:, :, back, 0].mean(axis=(1, 2))
+    return np.where(d < 0, -1.0, 1.0).astype(np.float32)
+
+
 def _angle_stats(angles: np.ndarray, dt: np.ndarray) -> np.ndarray:
     """(n_reps, frames, n_angles) -> (n_reps, n_angles * 6) in `_ANGLE_STATS` order per angle."""
     lo, hi = angles.min(axis=1), angles.max(axis=1)
@@ -332,6 +389,12 @@ def repetition_features(pose: np.ndarray, starts, ends, *, fps: float, config: F
     fine = resample_segments(pose, starts, ends, config.summary_length)
     coarse = resample_segments(pose, starts, ends, config.length)
     fine, coarse = _normalise(fine, coarse)
+    if config.canonical_flip and dims == 2:
+        # One sign per clip (the median repetition's), so the relative block compares like with like.
+        sign = np.median(_facing_sign(fine, config.joint_names))
+        sign = np.float32(1.0 if sign >= 0 else -1.0)
+        fine[..., 0] *= sign
+        coarse[..., 0] *= sign
     duration = np.maximum(ends - starts, 1.0) / float(fps)
     dt = (duration / (config.summary_length - 1)).astype(np.float32)
     angles = np.concatenate(
@@ -339,10 +402,15 @@ def repetition_features(pose: np.ndarray, starts, ends, *, fps: float, config: F
     )
     coord_lo, coord_hi = fine.min(axis=1), fine.max(axis=1)
     coord_stats = np.stack([coord_lo, coord_hi, coord_hi - coord_lo], axis=-1).reshape(n_reps, -1)
-    features = np.concatenate([
-        coarse.reshape(n_reps, -1),
-        _angle_stats(angles, dt),
-        coord_stats,
-        duration[:, None],
-    ], axis=1)
+    pairs = config.side_pairs
+    if len(pairs):
+        left, right = angles[..., pairs[:, 0]], angles[..., pairs[:, 1]]
+        # Per frame, so "larger" follows the working side through the repetition.
+        angles = np.concatenate([angles, np.maximum(left, right), np.minimum(left, right)], axis=-1)
+    summaries = np.concatenate([_angle_stats(angles, dt), coord_stats], axis=1)
+    blocks = [coarse.reshape(n_reps, -1), summaries]
+    if config.relative:
+        blocks.append(summaries - np.median(summaries, axis=0, keepdims=True))
+    blocks.append(duration[:, None].astype(np.float32))
+    features = np.concatenate(blocks, axis=1)
     return np.ascontiguousarray(features, dtype=np.float32)

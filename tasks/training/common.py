@@ -13,6 +13,7 @@ from tasks.core.estimators import estimator_names, get_estimator_class, make_est
 
 __all__ = [
     "JSONObjectField",
+    "existing_run_result",
     "TrainingParams",
     "Timer",
     "build_estimator",
@@ -49,7 +50,7 @@ class TrainingParams(serializers.Serializer):
     estimator = serializers.CharField(default="hgb", help_text="Registered estimator name (e.g. hgb, linear).")
     estimator_params = JSONObjectField(default=dict, help_text="Keyword hyperparameters for the estimator.")
     seed = serializers.IntegerField(default=0, min_value=0, help_text="Random seed: same inputs + seed = same run.")
-    feature_length = serializers.IntegerField(default=16, min_value=4, max_value=64,
+    feature_length = serializers.IntegerField(default=8, min_value=4, max_value=64,
                                               help_text="Frames each repetition is resampled to.")
 
     #: The task the kind's estimator performs (set by subclasses).
@@ -81,7 +82,19 @@ def build_estimator(name: str, *, task: str, params: dict, seed: int, input_spec
     try:
         return make_estimator(name, task=task, input_spec=input_spec, random_state=seed, **params)
     except (TypeError, ValueError) as exc:
-        raise DomainError(f"Invalid estimator parameters for {name!r}: {exc}", code="invalid_estimator_params") from None
+        raise DomainError(f"Invalid estimator parameters for {name!r}: {exc}",
+                          code="invalid_estimator_params") from None
+
+
+def existing_run_result(job) -> dict | None:
+    """The result of a run this job already wrote (a worker that died after the run's transaction
+    committed but before the job was marked succeeded); the re-delivered job returns it as is."""
+    from tasks.models import ModelRun
+
+    run = ModelRun.objects.filter(job=job).first()
+    if run is None:
+        return None
+    return {"run_id": run.pk, "headline": run.headline, "duration_s": run.duration_s, "reused": True}
 
 
 def input_hash(*parts) -> str:

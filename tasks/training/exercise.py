@@ -15,9 +15,8 @@ import numpy as np
 from config.exceptions import DomainError
 from tasks.core.metrics import precision_recall_f1
 from tasks.training import inputs as inp
-from tasks.training.common import Timer, build_estimator, input_hash, jsonable
-from tasks.training.features_cache import rep_feature_table, require_pose
-from tasks.training.severity import _feature_config
+from tasks.training.common import Timer, build_estimator, existing_run_result, input_hash, jsonable
+from tasks.training.features_cache import feature_config_for, rep_feature_table, require_pose
 
 __all__ = ["classification_report", "exercise_train"]
 
@@ -60,17 +59,20 @@ def load_pose_inputs(*, dataset, split_version, endpoint_label_set, feature_leng
     if len(layout_keys) != 1:
         raise DomainError("Training needs one skeleton layout across exercises.", code="mixed_layouts")
     layout, joints, dims = layout_keys.pop()
-    config = _feature_config(layout, joints, feature_length)
+    config = feature_config_for(layout, joints, feature_length)
     return {"split": split, "endpoint_set": endpoint_set, "names": names, "clips": clips,
             "endpoints": endpoints, "config": config, "dims": dims, "holdout": inp.holdout_exercise_ids(split)}
 
 
 def exercise_train(*, job, progress, split_version=None, endpoint_label_set=None, estimator="hgb",
-                   estimator_params=None, seed=0, feature_length=16) -> dict:
+                   estimator_params=None, seed=0, feature_length=8) -> dict:
     from tasks.models import ModelRun
     from tasks.training.plots import confusion_png
     from tasks.training.runs import model_run_create
 
+    done = existing_run_result(job)
+    if done is not None:
+        return done
     timer = Timer()
     estimator_params = estimator_params or {}
     dataset = job.dataset
@@ -104,10 +106,10 @@ def exercise_train(*, job, progress, split_version=None, endpoint_label_set=None
     test_report = classification_report(features.exercise_id[test], model.predict(features.X[test]), labels, names)
     val_report = (classification_report(features.exercise_id[val], model.predict(features.X[val]), labels, names)
                   if val.size else None)
+    headline_keys = ("macro_precision", "macro_recall", "macro_f1", "accuracy", "n")
     metrics = {
-        "summary": {"test": {k: test_report[k] for k in ("macro_precision", "macro_recall", "macro_f1", "accuracy", "n")},
-                    "val": None if val_report is None else
-                    {k: val_report[k] for k in ("macro_precision", "macro_recall", "macro_f1", "accuracy", "n")}},
+        "summary": {"test": {k: test_report[k] for k in headline_keys},
+                    "val": None if val_report is None else {k: val_report[k] for k in headline_keys}},
         "test": test_report, "val": val_report,
         "excluded_holdout_exercises": sorted(names.get(e, str(e)) for e in holdout),
     }

@@ -29,11 +29,20 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from config.exceptions import DomainError
-from tasks.core.features import FeatureConfig, repetition_bounds, repetition_features
+from tasks.core.features import LAYOUT_JOINTS, FeatureConfig, repetition_bounds, repetition_features
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RepFeatureTable", "missing_pose_clips", "pose_read", "rep_feature_table"]
+__all__ = ["RepFeatureTable", "feature_config_for", "missing_pose_clips", "pose_read", "rep_feature_table"]
+
+
+def feature_config_for(layout: str, joints: int, length: int) -> FeatureConfig:
+    """The feature configuration of an exercise's skeleton layout. An unknown layout (or a joint
+    count that does not match it) gets coordinates and coordinate summaries only, no angles."""
+    names = LAYOUT_JOINTS.get(layout)
+    if names is None or len(names) != joints:
+        names = tuple(f"j{i}" for i in range(joints))
+    return FeatureConfig(length=length, joint_names=tuple(names))
 
 
 @dataclass

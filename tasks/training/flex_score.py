@@ -20,9 +20,8 @@ import numpy as np
 from config.exceptions import DomainError
 from tasks.core.metrics import l2, r_l2, spearman_rho
 from tasks.training import inputs as inp
-from tasks.training.common import Timer, build_estimator, input_hash, jsonable
-from tasks.training.features_cache import rep_feature_table, require_pose
-from tasks.training.severity import _feature_config
+from tasks.training.common import Timer, build_estimator, existing_run_result, input_hash, jsonable
+from tasks.training.features_cache import feature_config_for, rep_feature_table, require_pose
 
 __all__ = ["flex_label_set_resolve", "flex_score_train", "regression_report"]
 
@@ -63,11 +62,14 @@ def _final_scores(label_set) -> dict[int, float]:
 
 
 def flex_score_train(*, job, progress, split_version=None, label_set=None, per_action=True, estimator="hgb",
-                     estimator_params=None, seed=0, feature_length=16) -> dict:
+                     estimator_params=None, seed=0, feature_length=8) -> dict:
     from tasks.models import ModelRun
     from tasks.training.plots import bar_chart_png
     from tasks.training.runs import model_run_create
 
+    done = existing_run_result(job)
+    if done is not None:
+        return done
     timer = Timer()
     estimator_params = estimator_params or {}
     dataset = job.dataset
@@ -90,7 +92,7 @@ def flex_score_train(*, job, progress, split_version=None, label_set=None, per_a
     if len(layout_keys) != 1:
         raise DomainError("FLEX score training needs one skeleton layout across actions.", code="mixed_layouts")
     layout, joints, dims = layout_keys.pop()
-    config = _feature_config(layout, joints, feature_length)
+    config = feature_config_for(layout, joints, feature_length)
     # The whole clip is one repetition: a single end at its last frame (start 0).
     features = rep_feature_table(
         clip_ids=clips.clip_id, exercise_ids=clips.exercise_id, fps=clips.fps, pose_paths=clips.pose_path,

@@ -76,10 +76,10 @@ class ClipTable:
     def position(self, clip_ids) -> np.ndarray:
         """Row of each clip id (-1 if absent)."""
         clip_ids = np.asarray(clip_ids, dtype=np.int64)
-        pos = np.searchsorted(self.clip_id, clip_ids)
-        pos = np.clip(pos, 0, max(len(self) - 1, 0))
-        found = (len(self) > 0) & (self.clip_id[pos] == clip_ids) if len(self) else np.zeros(clip_ids.shape, bool)
-        return np.where(found, pos, -1)
+        if len(self) == 0:
+            return np.full(clip_ids.shape, -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.clip_id, clip_ids), len(self) - 1)
+        return np.where(self.clip_id[pos] == clip_ids, pos, -1)
 
 
 def clip_table(*, split_version: SplitVersion) -> ClipTable:
@@ -151,7 +151,7 @@ def label_set_resolve(*, dataset, kind: str, label_set_id: int | None):
 def label_set_info(label_set) -> dict:
     if label_set is None:
         return {}
-    return {"id": label_set.pk, "kind": label_set.kind, "version": getattr(label_set, "version", None)}
+    return {"id": label_set.pk, "kind": label_set.kind, "version": label_set.number, "method": label_set.method}
 
 
 def endpoint_table(*, label_set, clip_ids) -> dict[int, tuple[np.ndarray, bool]]:
@@ -210,16 +210,21 @@ def severity_table(*, label_set) -> SeverityRows:
     )
 
 
-def annotator_kappa1_by_error_type(label_set) -> dict[int, float]:
-    """Annotators' own Kappa1 per error type, as the aggregation's agreement measured it."""
-    agreement = getattr(label_set, "agreement", None) or {}
-    per = agreement.get("error_types") if isinstance(agreement, dict) else None
-    out = {}
-    for row in per or []:
-        value = row.get("kappa1")
-        if row.get("error_type_id") is not None and value is not None:
-            out[int(row["error_type_id"])] = float(value)
-    return out
+def annotator_kappa1_by_error_type(label_set) -> tuple[dict[int, float], int | None]:
+    """Annotators' own Kappa1 per error type, as the aggregation's agreement measured it, and the
+    agreement report it came from.
+
+    The report written with the severity label set (same votes) when there is one, else the
+    dataset's newest ``compute_agreement`` report; ``({}, None)`` when neither exists.
+    """
+    from annotation.models import AgreementReport, ErrorTypeAgreement
+
+    report = AgreementReport.objects.filter(label_set=label_set).first() or \
+        AgreementReport.objects.filter(dataset_id=label_set.dataset_id).order_by("-created_at", "-id").first()
+    if report is None:
+        return {}, None
+    rows = ErrorTypeAgreement.objects.filter(report=report, kappa1__isnull=False).values_list("error_type_id", "kappa1")
+    return {int(e): float(k) for e, k in rows}, report.pk
 
 
 def error_type_table(*, dataset) -> list[dict]:

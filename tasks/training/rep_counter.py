@@ -17,7 +17,7 @@ from config.exceptions import DomainError
 from tasks.core.estimators.rep_counter import PoseClip
 from tasks.core.metrics import count_mae, eorl, obo
 from tasks.training import inputs as inp
-from tasks.training.common import Timer, build_estimator, input_hash, jsonable
+from tasks.training.common import Timer, build_estimator, existing_run_result, input_hash, jsonable
 from tasks.training.exercise import load_pose_inputs
 from tasks.training.features_cache import pose_read, require_pose
 
@@ -42,11 +42,14 @@ def counting_report(pred_ends: list[np.ndarray], true_ends: list[np.ndarray], fp
 
 
 def rep_counter_train(*, job, progress, split_version=None, endpoint_label_set=None, estimator="periodicity",
-                      estimator_params=None, seed=0, feature_length=16, max_clips_per_exercise=200) -> dict:
+                      estimator_params=None, seed=0, feature_length=8, max_clips_per_exercise=200) -> dict:
     from tasks.models import ModelRun
     from tasks.training.plots import bar_chart_png
     from tasks.training.runs import model_run_create
 
+    done = existing_run_result(job)
+    if done is not None:
+        return done
     timer = Timer()
     estimator_params = estimator_params or {}
     dataset = job.dataset
@@ -70,10 +73,13 @@ def rep_counter_train(*, job, progress, split_version=None, endpoint_label_set=N
     if test_idx.size == 0:
         raise DomainError("No test clip has agreeing end points.", code="no_test_clips")
     needed = np.concatenate([np.asarray(train_idx, dtype=np.intp), test_idx])
-    require_pose(clips.clip_id[needed], [clips.pose_path[i] for i in needed])
+    # Every clip with end points must have its pose, whether or not this run samples it: a dataset
+    # with holes is refused as a whole rather than silently trained on a different sample.
+    require_pose(clips.clip_id, clips.pose_path)
 
     def pose_clip(i):
-        return PoseClip(pose=pose_read(clips.pose_path[i]), fps=float(clips.fps[i]), group=names[int(clips.exercise_id[i])])
+        return PoseClip(pose=pose_read(clips.pose_path[i]), fps=float(clips.fps[i]),
+                        group=names[int(clips.exercise_id[i])])
 
     progress.update(0.05, f"loading {len(train_idx)} training clips")
     train_clips = []

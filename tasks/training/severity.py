@@ -24,12 +24,11 @@ import numpy as np
 
 from annotation.core.agreement import HALO_TARGET_RATIO
 from config.exceptions import DomainError
-from tasks.core.features import FeatureConfig
 from tasks.core.metrics import kappa0, kappa1
 from tasks.core.thresholds import apply_thresholds, search_thresholds
 from tasks.training import inputs as inp
-from tasks.training.common import Timer, build_estimator, input_hash, jsonable
-from tasks.training.features_cache import rep_feature_table, require_pose
+from tasks.training.common import Timer, build_estimator, existing_run_result, input_hash, jsonable
+from tasks.training.features_cache import feature_config_for, rep_feature_table, require_pose
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +140,7 @@ def _load(*, dataset, split_version, label_set, endpoint_label_set, target, prog
     if len(layout_keys) != 1:
         raise DomainError("Severity training needs one skeleton layout across exercises.", code="mixed_layouts")
     layout, joints, dims = layout_keys.pop()
-    config = _feature_config(layout, joints, config_length)
+    config = feature_config_for(layout, joints, config_length)
 
     endpoints = inp.endpoint_table(label_set=endpoint_set, clip_ids=clips.clip_id)
     rep_counts = inp.repetition_counts(clips.clip_id)
@@ -158,13 +157,7 @@ def _load(*, dataset, split_version, label_set, endpoint_label_set, target, prog
         ends=ends, config=config, dims=dims, cache_key=f"ls{endpoint_set.pk}", progress=progress,
         start=0.02, end=0.35,
     )
-    # Join label rows to feature rows on (clip, repetition index).
-    feature_key = features.clip_id * 65536 + features.rep_index
-    order = np.argsort(feature_key, kind="stable")
-    row_key = rows.clip_id * 65536 + rows.rep_index
-    pos = np.clip(np.searchsorted(feature_key[order], row_key), 0, max(len(order) - 1, 0))
-    found = (len(order) > 0) & (feature_key[order][pos] == row_key) if len(order) else np.zeros(len(rows), bool)
-    feature_row = np.where(found, order[pos] if len(order) else -1, -1)
+    feature_row = _join_on_repetition(features.clip_id, features.rep_index, rows.clip_id, rows.rep_index)
     y = rows.bmm if target == "bmm" else rows.mean / (N_CLASSES - 1)
     clip_pos = clips.position(rows.clip_id)
     usable = (feature_row >= 0) & (rows.majority >= 0) & np.isfinite(y) & (clip_pos >= 0)
@@ -182,31 +175,36 @@ def _load(*, dataset, split_version, label_set, endpoint_label_set, target, prog
         "major": rows.majority[idx].astype(np.intp), "split": split_code[idx], "exercise": exercise[idx],
         "error_type": rows.error_type_id[idx], "repetition": rows.repetition_id[idx],
     }
-    annot = inp.annotator_kappa1_by_error_type(severity_set)
+    annot, report_id = inp.annotator_kappa1_by_error_type(severity_set)
     return {
         "split": split, "severity_set": severity_set, "endpoint_set": endpoint_set, "error_types": error_types,
         "names": names, "holdout": holdout, "config": config, "dims": dims, "data": data, "dropped": dropped,
-        "n_clips": len(clips), "annotator_kappa1": annot,
+        "n_clips": len(clips), "annotator_kappa1": annot, "agreement_report": report_id,
     }
 
 
-def _feature_config(layout: str, joints: int, length: int) -> FeatureConfig:
-    from tasks.core.features import LAYOUT_JOINTS
-
-    names = LAYOUT_JOINTS.get(layout)
-    if names is None or len(names) != joints:
-        names = tuple(f"j{i}" for i in range(joints))  # unknown layout: coordinates only, no angles
-    return FeatureConfig(length=length, joint_names=tuple(names))
+def _join_on_repetition(feature_clip, feature_rep, row_clip, row_rep) -> np.ndarray:
+    """Feature row of every label row, matched on (clip, repetition index); -1 where none."""
+    feature_key = feature_clip * 65536 + feature_rep  # a clip never has 65,536 repetitions
+    row_key = row_clip * 65536 + row_rep
+    if feature_key.size == 0:
+        return np.full(row_key.shape, -1, dtype=np.int64)
+    order = np.argsort(feature_key, kind="stable")
+    pos = np.minimum(np.searchsorted(feature_key[order], row_key), order.size - 1)
+    return np.where(feature_key[order][pos] == row_key, order[pos], -1)
 
 
 def severity_train(*, job, progress, split_version=None, label_set=None, endpoint_label_set=None,
                    target="bmm", mode="specific", error_types="", estimator="hgb", estimator_params=None,
-                   seed=0, feature_length=16) -> dict:
+                   seed=0, feature_length=8) -> dict:
     """Train and evaluate severity models; write one model run. See the module docstring."""
     from tasks.models import ModelRun
     from tasks.training.plots import confusion_png, kappa_vs_target_png
     from tasks.training.runs import model_run_create
 
+    done = existing_run_result(job)
+    if done is not None:
+        return done
     timer = Timer()
     estimator_params = estimator_params or {}
     dataset = job.dataset
@@ -259,7 +257,7 @@ def severity_train(*, job, progress, split_version=None, label_set=None, endpoin
                 "n_train": int(tr.size), "n_val": int(va.size), "n_test": int(te.size),
                 "thresholds": None if result.thresholds is None else result.thresholds.tolist(),
                 "val_objective": result.val_objective, "skipped": result.skipped,
-                "target_source": "label_set_agreement" if e["id"] in loaded["annotator_kappa1"] else "error_type",
+                "target_source": "agreement_report" if e["id"] in loaded["annotator_kappa1"] else "error_type",
             }
             if not result.skipped and te.size == 0:
                 row["skipped"] = "no_test_repetitions"
@@ -286,6 +284,9 @@ def severity_train(*, job, progress, split_version=None, label_set=None, endpoin
             "summary": zero_summary, "error_types": zero_shot_out,
             "note": "" if holdout else "The split holds out no exercise: no zero-shot evaluation.",
         }
+    elif zero_shot_out:
+        # Specific models never see a held-out exercise: listed, skipped, outside the summary.
+        metrics["held_out_error_types"] = zero_shot_out
     pooled = np.zeros((N_CLASSES, N_CLASSES), dtype=np.int64)
     for row in rows_out:
         if row.get("confusion"):
@@ -313,7 +314,7 @@ def severity_train(*, job, progress, split_version=None, label_set=None, endpoin
                            config.digest(), sorted(holdout)),
         "n_clips": loaded["n_clips"], "n_items": int(len(data["y"])), "items_per_split": split_counts,
         "dropped": loaded["dropped"], "feature_config": {**asdict(config), "digest": config.digest()},
-        "holdout_exercise_ids": sorted(holdout),
+        "holdout_exercise_ids": sorted(holdout), "agreement_report": loaded["agreement_report"],
     }
     params = {"split_version": loaded["split"].pk, "label_set": loaded["severity_set"].pk,
               "endpoint_label_set": loaded["endpoint_set"].pk, "target": target, "mode": mode,

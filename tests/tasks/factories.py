@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from datasets.core.pose_io import content_hash, pose_bytes
 from datasets.core.synthetic import skeleton as sk
+from annotation.models import AgreementReport, EndPointLabel, ErrorTypeAgreement, LabelSet, SeverityLabel
 from datasets.models import Clip, Dataset, ErrorType, Exercise, Participant, Repetition, SplitMembership, SplitVersion
 from tests.factories import DatasetFactory
 
@@ -46,6 +48,7 @@ class TrainingData:
     severity: dict[tuple[int, int], int] = field(default_factory=dict)  # (repetition id, error type id) -> class
     endpoint_set: object = None
     severity_set: object = None
+    disagreeing_test_clips: int = 0
 
 
 def render_pose(*, exercise: str, n_reps: int, severities: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -112,7 +115,7 @@ def make_training_dataset(*, n_clips: int = 40, n_participants: int = 12, seed: 
                     for i in range(n_participants)]
     clips, true_ends, severity = [], {}, {}
     for i in range(n_clips):
-        exercise = exercises[i % len(exercises)]
+        exercise = exercises[(i + i // n_participants) % len(exercises)]  # every participant does both
         n_reps = int(rng.integers(3, 7))
         sev = rng.choice(4, size=(n_reps, 2), p=[0.4, 0.25, 0.2, 0.15])
         pose, ends = render_pose(exercise=exercise.slug, n_reps=n_reps, severities=sev, rng=rng)
@@ -149,3 +152,64 @@ def make_split(*, dataset, clips, participants, rng, holdout=(), ratios=(0.5, 0.
         for c in clips
     )
     return split
+
+
+def _label_set(dataset, kind: str, *, item_count: int) -> LabelSet:
+    number = LabelSet.objects.filter(dataset=dataset, kind=kind).count() + 1
+    LabelSet.objects.filter(dataset=dataset, kind=kind, is_current=True).update(is_current=False)
+    now = timezone.now()
+    return LabelSet.objects.create(
+        dataset=dataset, kind=kind, number=number, method="test", input_count=item_count, input_hash="t" * 64,
+        item_count=item_count, is_current=True, started_at=now, finished_at=now,
+    )
+
+
+def add_label_sets(data: TrainingData, *, seed: int = 0, disagree_share: float = 0.15, votes: int = 10,
+                   vote_accuracy: float = 0.8, constant_in_train: dict[str, int] | None = None,
+                   annotator_kappa1: float = 0.9) -> TrainingData:
+    """New current end-point and severity label sets (and an agreement report) for ``data``.
+
+    End points: the true ends with +/-2 frames of jitter; a seeded ``disagree_share`` of the clips
+    is flagged as disagreeing. Severity: ``votes`` simulated votes per item, each the true class
+    with probability ``vote_accuracy`` and one class off otherwise; majority, mean and a BMM-like
+    score (mean / 3). ``constant_in_train`` forces every training item of an error type (by code)
+    to one class.
+    """
+    rng = np.random.default_rng(seed)
+    split_of = dict(SplitMembership.objects.filter(split_version=data.split).values_list("clip_id", "split"))
+    endpoint_set = _label_set(data.dataset, LabelSet.Kind.ENDPOINTS, item_count=len(data.clips))
+    disagree = {c.pk: bool(rng.random() < disagree_share) for c in data.clips}
+    EndPointLabel.objects.bulk_create(
+        EndPointLabel(label_set=endpoint_set, clip_id=c.pk, n_annotators=3, count=len(data.true_ends[c.pk]),
+                      ends=(data.true_ends[c.pk] + rng.uniform(-2, 2, len(data.true_ends[c.pk]))).round(2).tolist(),
+                      spread=[1.0] * len(data.true_ends[c.pk]), disagree=disagree[c.pk],
+                      reason="end_spread" if disagree[c.pk] else "")
+        for c in data.clips
+    )
+    data.disagreeing_test_clips = sum(1 for c in data.clips if disagree[c.pk] and split_of.get(c.pk) == 2)
+    codes = {e.pk: e.code for e in data.error_types}
+    clip_of = dict(Repetition.objects.filter(clip__dataset=data.dataset).values_list("pk", "clip_id"))
+    rows = []
+    for (rep_id, et_id), true in sorted(data.severity.items()):
+        off = rng.choice([-1, 1], size=votes)
+        right = rng.random(votes) < vote_accuracy
+        cast = np.clip(np.where(right, true, true + off), 0, 3)
+        forced = (constant_in_train or {}).get(codes[et_id])
+        if forced is not None and split_of.get(clip_of[rep_id]) == 0:
+            cast = np.full(votes, forced)
+        majority = int(np.bincount(cast, minlength=4).argmax())
+        rows.append(SeverityLabel(label_set_id=0, repetition_id=rep_id, error_type_id=et_id, n_votes=votes,
+                                  mean=float(cast.mean()), majority=majority, bmm_score=float(cast.mean() / 3)))
+    severity_set = _label_set(data.dataset, LabelSet.Kind.SEVERITY, item_count=len(rows))
+    for row in rows:
+        row.label_set_id = severity_set.pk
+    SeverityLabel.objects.bulk_create(rows)
+    report = AgreementReport.objects.create(dataset=data.dataset, label_set=severity_set, input_count=len(rows) * votes,
+                                            input_hash="t" * 64)
+    ErrorTypeAgreement.objects.bulk_create(
+        ErrorTypeAgreement(report=report, error_type_id=e.pk, n_items=1, n_votes=votes, n_annotators=votes,
+                           kappa1=annotator_kappa1, target_kappa1=0.85 * annotator_kappa1)
+        for e in data.error_types
+    )
+    data.endpoint_set, data.severity_set = endpoint_set, severity_set
+    return data

@@ -47,7 +47,8 @@ def test_sklearn_models_follow_the_protocol_and_learn(name):
     # given
     X, y = _data()
     # when
-    model = make_estimator(name, task="regression", random_state=0, **({"max_iter": 60} if name == "hgb" else {})).fit(X[:200], y[:200])
+    params = {"max_iter": 60} if name == "hgb" else {}
+    model = make_estimator(name, task="regression", random_state=0, **params).fit(X[:200], y[:200])
     # then
     assert isinstance(model, PoseModel)
     assert np.corrcoef(model.predict(X[200:]), y[200:])[0, 1] > 0.8

@@ -82,10 +82,29 @@ def test_features_do_not_change_when_the_person_moves_or_the_camera_zooms():
     a = repetition_features(pose, [0, 60], [60, 119], fps=30.0, config=config)
     b = repetition_features(pose * 1.7 + 200.0, [0, 60], [60, 119], fps=30.0, config=config)
     # then
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(a, b, rtol=1e-3, atol=5e-3)  # float32 arccos near 0 and pi
 
 
 def test_features_refuse_a_pose_of_another_layout():
     # when / then
     with pytest.raises(ValueError, match="joints"):
         repetition_features(np.zeros((10, 21, 3), np.float32), [0], [9], fps=30.0, config=FeatureConfig())
+
+
+def test_side_invariant_summaries_do_not_depend_on_which_side_worked():
+    # given: the same repetition with the left and the right side swapped (a mirrored person)
+    from datasets.core.synthetic.skeleton import LEFT_RIGHT_PAIRS
+
+    pose = _pose(seed=3)
+    swapped = pose.copy()
+    for left, right in LEFT_RIGHT_PAIRS:
+        swapped[:, [left, right]] = pose[:, [right, left]]
+    config = FeatureConfig(length=8, relative=False, canonical_flip=False)
+    names = config.feature_names(2)
+    either = [i for i, n in enumerate(names) if "either_" in n]
+    # when
+    a = repetition_features(pose, [0], [119], fps=30.0, config=config)
+    b = repetition_features(swapped, [0], [119], fps=30.0, config=config)
+    # then
+    assert len(either) == 6 * 2 * len(config.side_pairs) > 0
+    np.testing.assert_allclose(a[0, either], b[0, either], rtol=1e-5, atol=1e-5)

@@ -27,6 +27,15 @@ def test_dominant_period_of_a_sine_is_its_period():
     assert abs(period - 45) <= 1
 
 
+def test_dominant_period_of_noise_stays_in_range():
+    # given: no periodic structure (autocorrelation peaks may all be negative)
+    signal = np.random.default_rng(0).normal(size=400)
+    # when
+    period = dominant_period(signal, fps=30.0, min_period_s=0.4, max_period_s=8.0)
+    # then
+    assert 12 <= period <= 240
+
+
 def test_counter_tuned_on_train_counts_and_locates_test_repetitions():
     # given
     train, train_ends = _clips(16, "squat_like", seed=1)

@@ -18,7 +18,8 @@ def _create(*, dataset, job=None, metrics=None, headline=None, params=None, inpu
     return model_run_create(
         kind=ModelRun.Kind.SEVERITY, job=job, dataset=dataset, split_version=None, model={"groups": {"a": model}},
         estimator="linear", params=params or {"seed": 0}, seed=0, inputs=inputs or {"hash": "h1"},
-        metrics=metrics or {"summary": {"met": 1}}, headline=headline or {"met": 1}, plots={"kappa1_vs_target": b"\x89PNG"},
+        metrics=metrics or {"summary": {"met": 1}}, headline=headline or {"met": 1},
+        plots={"kappa1_vs_target": b"\x89PNG"},
         duration_s=1.5,
     )
 

@@ -7,8 +7,8 @@ of each repetition. This is the classical stand-in the platform trains in second
    size; the frames of all training clips of one exercise are pooled and their first principal
    component gives one direction per exercise (fixed sign), so "down" means the same for every
    clip of that exercise. The clip's 1-D signal is its projection on that direction.
-2. **Period.** The dominant period is the highest autocorrelation peak between ``min_period_s``
-   and ``max_period_s`` (FFT autocorrelation).
+2. **Period.** The dominant period is the first autocorrelation peak between ``min_period_s``
+   and ``max_period_s`` that is at least 70 % as high as the highest (FFT autocorrelation).
 3. **Peaks.** The signal is smoothed with a Gaussian of ``smooth x period`` and
    ``scipy.signal.find_peaks`` picks extrema of one polarity at least ``distance x period`` apart
    and at least ``prominence x`` (5-95 % range) prominent. A peak counts as a repetition end only
@@ -102,8 +102,12 @@ def dominant_period(signal: np.ndarray, *, fps: float, min_period_s: float, max_
     peaks, _ = find_peaks(window)
     if peaks.size == 0:
         return float((lo + hi) / 2)
-    best = peaks[np.argmax(window[peaks])]
-    return float(lo + best)
+    # The first peak nearly as high as the highest: multiples of the period (2T, 3T) correlate
+    # about as well when repetition lengths vary, and the highest alone would often pick one.
+    heights = window[peaks]
+    best = heights.max()
+    strong = peaks[heights >= best - 0.3 * abs(best)]  # always holds the highest peak itself
+    return float(lo + strong[0])
 
 
 def _smooth(signal: np.ndarray, period: float, smooth: float) -> np.ndarray:
@@ -181,8 +185,9 @@ class PeriodicityRepCounter:
     supported_tasks = ("rep_count",)
 
     def __init__(self, *, task: str = "rep_count", input_spec: dict | None = None, random_state=None,
-                 smooth_grid=(0.08, 0.15, 0.25), distance_grid=(0.5, 0.65, 0.8),
-                 prominence_grid=(0.1, 0.2, 0.35), level_grid=(0.05, 0.15, 0.3), min_period_s: float = 0.4, max_period_s: float = 8.0,
+                 smooth_grid=(0.05, 0.1, 0.2), distance_grid=(0.3, 0.45, 0.6, 0.75),
+                 prominence_grid=(0.05, 0.1, 0.2, 0.35), level_grid=(0.05, 0.15, 0.3), min_period_s: float = 0.4,
+                 max_period_s: float = 8.0,
                  tolerance_s: float = 0.5, max_clips_per_group: int = 200):
         self.task = task
         self.input_spec = dict(input_spec or {})
