@@ -38,3 +38,4 @@ class SeverityVoteAdmin(ReadOnlyAdmin):
 @admin.register(IdempotencyRecord)
 class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ("user", "key", "scope", "created_at")
+from annotation import admin_label_sets  # noqa: E402,F401  (label sets, agreement reports)

@@ -1,5 +1,6 @@
 """REST views for the work queue, error segments and timestamped feedback notes."""
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -143,7 +144,7 @@ class QueueProgressApi(APIView):
         completion = serializers.FloatField()
 
     @extend_schema(parameters=[OpenApiParameter("dataset", int, required=True)],
-                   responses=serializers.DictField(child=OutputSerializer()))
+                   responses=OpenApiTypes.OBJECT)
     def get(self, request):
         dataset_id = optional_int(request, "dataset")
         if dataset_id is None:
@@ -207,7 +208,7 @@ class SegmentListCreateApi(APIView):
         qs = seg.segment_list_for_user(user=request.user, clip=clip, annotator_id=optional_int(request, "annotator"))
         return Response(SegmentOutput(qs, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: serializers.DictField()})
+    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, clip_id):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -293,7 +294,7 @@ class FeedbackListCreateApi(APIView):
         qs = seg.feedback_list_for_user(user=request.user, clip=clip, annotator_id=optional_int(request, "annotator"))
         return Response(FeedbackOutput(qs, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: serializers.DictField()})
+    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, clip_id):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

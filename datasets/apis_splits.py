@@ -277,7 +277,7 @@ class ExportFormatListApi(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response({"formats": export_formats(), "balance": ["none", "two_step", "dynamic_step"],
-                         "options": ["label_set", "balance", "balance_splits", "seed", "include_pose", "max_frames",
+                         "options": ["label_set", "endpoint_label_set", "balance", "balance_splits", "seed", "include_pose", "max_frames",
                                      "llava_frames", "time_instruction", "video_prefix", "qevd_span_s", "license"]})
 
 

@@ -48,6 +48,7 @@ class ExportSplitParams(serializers.Serializer):
     split_version = serializers.IntegerField()
     format = serializers.ChoiceField(["jsonl", "csv", "parquet", "npz", "llava", "qevd", "flex", "croissant"])
     label_set = serializers.CharField(default="", allow_blank=True, help_text="Label-set id, or 'raw'")
+    endpoint_label_set = serializers.CharField(default="", allow_blank=True, help_text="End-point label-set id")
     balance = serializers.ChoiceField(["none", "two_step", "dynamic_step"], default="none")
     balance_splits = serializers.CharField(default="train")
     seed = serializers.IntegerField(default=0, min_value=0)

@@ -37,24 +37,19 @@ def repetition_bounds(*, clip: Clip) -> tuple[list[dict], str]:
 
 
 def _label_set_bounds(*, clip: Clip, n_reps: int):
-    """Bounds from the current end-point label set, when it holds this clip with ``n_reps`` ends.
+    """Bounds from the dataset's current end-point label set, when it has this clip with
+    ``n_reps`` consensus ends (a repetition starts one frame after the previous end; the first
+    at frame 0). None otherwise, and for a clip whose annotators disagree."""
+    from annotation.models import EndPointLabel, LabelSet
 
-    The aggregation platform stores consensus end frames; a repetition starts one frame after the
-    previous end (the first at frame 0).
-    """
-    try:
-        from annotation.selectors_label_sets import clip_consensus_ends  # the aggregation platform
-    except ImportError:
+    label = (EndPointLabel.objects.filter(clip=clip, label_set__dataset_id=clip.dataset_id,
+                                          label_set__kind=LabelSet.Kind.ENDPOINTS, label_set__is_current=True)
+             .select_related("label_set").first())
+    if label is None or label.disagree or n_reps == 0 or len(label.ends) != n_reps:
         return None
-    found = clip_consensus_ends(clip=clip)
-    if found is None:
-        return None
-    ends, number = found
-    if len(ends) != n_reps or n_reps == 0:
-        return None
-    ends = [min(max(int(round(e)), 0), clip.frame_count - 1) for e in ends]
+    ends = [min(max(int(round(e)), 0), clip.frame_count - 1) for e in label.ends]
     starts = [0] + [e + 1 for e in ends[:-1]]
-    return [(s, max(s, e)) for s, e in zip(starts, ends)], f"label_set:{number}"
+    return [(s, max(s, e)) for s, e in zip(starts, ends)], f"label_set:{label.label_set.number}"
 
 
 def _clip_block(clip: Clip) -> dict:

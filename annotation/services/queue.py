@@ -15,20 +15,25 @@ has not expired; assignments a curator sent back (``item_ref == "sent_back"``) n
 Ordering (``Dataset.queue_order``), see ``docs/ui.md``:
 - breadth first: the clip with the most holders still short of its quota first (finish items
   close to complete), then by id;
-- uncertainty first: the clip whose current label set is least sure first (Dawid-Skene
-  posterior entropy, or a BMM score near 0.5), then breadth first. Without a current label set
-  this is breadth first.
+- uncertainty first: the clip whose current label set is least sure first (low Dawid-Skene
+  posterior of the chosen class, or a BMM score near 0.5; for end points, annotators who
+  disagree), see ``uncertainty_ranking``; clips the label set does not rank follow, breadth
+  first. Without a current label set this is breadth first.
 
 Concurrency: one transaction per request. The annotator's advisory lock makes ``next``
 idempotent under double clicks; the candidate clip is taken with ``FOR UPDATE SKIP LOCKED`` and
 its quota re-checked under the lock, so fifty annotators asking at once get fifty different
-clips and no clip is over-assigned. On SQLite the transaction itself is the lock.
+clips and no clip is over-assigned. On SQLite the transaction itself is the lock. Breadth first
+looks first into a shared window of the best open clips (recomputed at most once a second per
+process), so a request does not rank the whole dataset; see ``_window``.
 """
 import logging
 from datetime import timedelta
 
+import numpy as np
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Exists, F, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -36,7 +41,7 @@ from annotation.lock_objects import annotator_lock, clip_lock_first_free, clips_
 from annotation.models import Assignment, SeverityVote
 from annotation.roles import ADMIN, ANNOTATOR, CURATOR, REVIEWER, has_role
 from config.exceptions import ConflictError, DomainError, ForbiddenError, NotFoundError
-from datasets.models import Clip, Dataset, Repetition
+from datasets.models import Clip, Dataset, ErrorType, Repetition
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +70,8 @@ KIND_ROLES: dict[str, tuple[str, ...]] = {
 DATASET_KINDS: dict[str, tuple[str, ...]] = {
     Dataset.Kind.HALO: (Kind.ENDPOINTS, Kind.SEVERITY, Kind.SEGMENTS, Kind.FEEDBACK),
     Dataset.Kind.GENERIC: (Kind.ENDPOINTS, Kind.SEVERITY, Kind.SEGMENTS, Kind.FEEDBACK),
-    Dataset.Kind.FLEX: (Kind.FLEX_STAGE1, Kind.FLEX_STAGE2, Kind.SEGMENTS, Kind.FEEDBACK),
+    # FLEX error types live in the knowledge graph, not as dataset error types: no segments.
+    Dataset.Kind.FLEX: (Kind.FLEX_STAGE1, Kind.FLEX_STAGE2, Kind.FEEDBACK),
 }
 
 # item_ref markers. A released lease is one the annotator skipped: it is not handed back to
@@ -118,7 +124,7 @@ def candidate_clips(*, user, dataset: Dataset, kind: str, now) -> QuerySet:
     """
     quota = QUOTAS[kind]
     qs = (
-        Clip.objects.filter(dataset=dataset).filter(_has_media())
+        Clip.objects.select_related("exercise").filter(dataset=dataset).filter(_has_media())
         .annotate(holders=_count_subquery(_holders_of(kind, now)))
         .filter(holders__lt=quota)
     )
@@ -127,9 +133,16 @@ def candidate_clips(*, user, dataset: Dataset, kind: str, now) -> QuerySet:
     )
     qs = qs.exclude(Exists(done_or_skipped))
     if kind == Kind.SEVERITY:
-        qs = qs.filter(Exists(Repetition.objects.filter(clip_id=OuterRef("pk"))))
+        qs = qs.filter(Exists(Repetition.objects.filter(clip_id=OuterRef("pk"))),
+                       Exists(ErrorType.objects.filter(exercise_id=OuterRef("exercise_id"))))
         # A vote batch stored while the "complete" call was lost still means "already did it".
         qs = qs.exclude(Exists(SeverityVote.objects.filter(annotator=user, repetition__clip_id=OuterRef("pk"))))
+    if kind == Kind.SEGMENTS:
+        qs = qs.filter(Exists(ErrorType.objects.filter(exercise_id=OuterRef("exercise_id"))))
+    if kind == Kind.FLEX_STAGE1:
+        # A reviewer of a sample never annotates it (the kg app refuses that submission).
+        qs = qs.exclude(Exists(Assignment.objects.filter(annotator=user, clip_id=OuterRef("pk"),
+                                                         kind=Kind.FLEX_STAGE2)))
     if kind == Kind.FLEX_STAGE2:
         qs = qs.annotate(stage1=_count_subquery(_stage1_submitted())).filter(stage1__gte=QUOTAS[Kind.FLEX_STAGE1])
         qs = qs.exclude(Exists(Assignment.objects.filter(annotator=user, clip_id=OuterRef("pk"),
@@ -138,20 +151,105 @@ def candidate_clips(*, user, dataset: Dataset, kind: str, now) -> QuerySet:
 
 
 def _ordered(qs: QuerySet, *, dataset: Dataset, kind: str) -> QuerySet:
-    if dataset.queue_order == Dataset.QueueOrder.UNCERTAINTY_FIRST:
-        uncertainty = clip_uncertainty_expression(dataset=dataset, kind=kind)
-        if uncertainty is not None:
-            return qs.annotate(uncertainty=uncertainty).order_by(
-                F("uncertainty").desc(nulls_last=True), "-holders", "pk")
     return qs.order_by("-holders", "pk")
 
 
-def clip_uncertainty_expression(*, dataset: Dataset, kind: str):
-    """A per-clip uncertainty (higher = less sure) from the dataset's current label set, or None.
+# ---------------------------------------------------------------- breadth first, windowed
 
-    Filled in once the aggregation platform's label-set models exist.
+# The shared window: the best ``_WINDOW`` open clips of a (dataset, kind), recomputed at most
+# every ``_WINDOW_TTL_S`` seconds per process. Ranking every clip of a dataset costs a scan of
+# the dataset per request; with fifty annotators asking at once that scan is the whole cost of
+# ``next``. Inside the window the order is exact (live holder counts); a window that holds
+# nothing for this annotator falls back to the full query, so no item is ever out of reach.
+_WINDOW = 200
+_WINDOW_TTL_S = 1.0
+
+
+def _window(*, dataset: Dataset, kind: str, now) -> list[int]:
+    key = f"formlab:queue:window:{dataset.pk}:{dataset.created_at.timestamp()}:{kind}"
+    ids = cache.get(key)
+    if ids is None:
+        quota = QUOTAS[kind]
+        ids = list(
+            Clip.objects.filter(dataset=dataset).filter(_has_media())
+            .annotate(holders=_count_subquery(_holders_of(kind, now))).filter(holders__lt=quota)
+            .order_by("-holders", "pk").values_list("pk", flat=True)[:_WINDOW])
+        cache.set(key, ids, _WINDOW_TTL_S)
+    return ids
+
+
+def _lock_breadth_first(*, candidates: QuerySet, dataset: Dataset, kind: str, now) -> Clip | None:
+    window = _window(dataset=dataset, kind=kind, now=now)
+    if window:
+        clip = clip_lock_first_free(candidates=candidates.filter(pk__in=window))
+        if clip is not None:
+            return clip
+    return clip_lock_first_free(candidates=candidates)
+
+
+# ---------------------------------------------------------------- uncertainty first
+
+# How many ranked clips one locking query looks at. Ranked clips that are already full or done
+# by this annotator are filtered out by the same query, so a window rarely comes back empty.
+_RANK_WINDOW = 500
+
+
+def uncertainty_ranking(*, dataset: Dataset, kind: str) -> list[int] | None:
+    """Clip ids of ``dataset``, least sure first, from the current label set of ``kind``.
+
+    Severity: a clip is as unsure as its least sure (repetition, error type) item, where an
+    item's uncertainty is the larger of 1 - its Dawid-Skene posterior of the chosen class and
+    1 - 2 |BMM score - 0.5| (1 at a score of 0.5, 0 at a clean 0 or 1). End points: a clip whose
+    annotators disagree comes first, then by the largest spread of a matched mark (in seconds).
+    Clips missing from the label set are not ranked (they come after, breadth first).
+
+    A label set never changes, so its ranking is computed once per process and cached by id.
+    None when the dataset has no current label set of that kind.
     """
-    return None
+    from annotation.models import EndPointLabel, LabelSet, SeverityLabel
+
+    set_kind = {Kind.SEVERITY: LabelSet.Kind.SEVERITY, Kind.ENDPOINTS: LabelSet.Kind.ENDPOINTS}.get(kind)
+    if set_kind is None:
+        return None
+    label_set = LabelSet.objects.filter(dataset=dataset, kind=set_kind, is_current=True).first()
+    if label_set is None:
+        return None
+    # The id alone could come back after a rolled-back transaction (SQLite reuses rowids).
+    key = f"formlab:queue:uncertainty:{label_set.pk}:{label_set.input_hash[:16]}:{label_set.created_at.timestamp()}"
+    ranking = cache.get(key)
+    if ranking is not None:
+        return ranking
+    if set_kind == LabelSet.Kind.SEVERITY:
+        rows = np.array(list(SeverityLabel.objects.filter(label_set=label_set).values_list(
+            "repetition__clip_id", "ds_confidence", "bmm_score")), dtype=np.float64).reshape(-1, 3)
+        ds = 1.0 - rows[:, 1]
+        bmm = 1.0 - 2.0 * np.abs(rows[:, 2] - 0.5)
+        item = np.fmax(np.nan_to_num(ds, nan=-1.0), np.nan_to_num(bmm, nan=-1.0))
+        clip_ids, inverse = np.unique(rows[:, 0].astype(np.int64), return_inverse=True)
+        score = np.full(len(clip_ids), -1.0)
+        np.maximum.at(score, inverse, item)
+    else:
+        labels = list(EndPointLabel.objects.filter(label_set=label_set).values_list("clip_id", "disagree", "spread",
+                                                                                  "clip__fps"))
+        clip_ids = np.array([c for c, _, _, _ in labels], dtype=np.int64)
+        score = np.array([(1.0 if d else 0.0) + min(max(sp or [0.0]) / max(fps, 1e-6), 1.0)
+                          for _, d, sp, fps in labels], dtype=np.float64)
+    order = np.lexsort((clip_ids, -score))  # most unsure first, ties by id
+    ranking = clip_ids[order].tolist()
+    cache.set(key, ranking, None)
+    return ranking
+
+
+def _lock_by_uncertainty(*, candidates: QuerySet, ranking: list[int]) -> Clip | None:
+    """Lock the first free candidate in ranking order, one window of ranked ids at a time."""
+    for start in range(0, len(ranking), _RANK_WINDOW):
+        window = ranking[start:start + _RANK_WINDOW]
+        rank = Case(*[When(pk=clip_id, then=Value(i)) for i, clip_id in enumerate(window)],
+                    output_field=IntegerField())
+        clip = clip_lock_first_free(candidates=candidates.filter(pk__in=window).order_by(rank, "pk"))
+        if clip is not None:
+            return clip
+    return clip_lock_first_free(candidates=candidates.exclude(pk__in=ranking))
 
 
 def _still_open(*, clip: Clip, user, kind: str, now) -> bool:
@@ -211,10 +309,15 @@ def queue_next(*, user, dataset: Dataset, kind: str) -> Assignment | None:
             held.save(update_fields=["lease_expires_at"])
             logger.info("queue.renewed", extra={"assignment_id": held.pk, "user_id": user.pk})
             return held
+        ranking = (uncertainty_ranking(dataset=dataset, kind=kind)
+                   if dataset.queue_order == Dataset.QueueOrder.UNCERTAINTY_FIRST else None)
         rejected: list[int] = []
         for _attempt in range(_MAX_ATTEMPTS):
             candidates = candidate_clips(user=user, dataset=dataset, kind=kind, now=now).exclude(pk__in=rejected)
-            clip = clip_lock_first_free(candidates=candidates)
+            if ranking:
+                clip = _lock_by_uncertainty(candidates=candidates, ranking=ranking)
+            else:
+                clip = _lock_breadth_first(candidates=candidates, dataset=dataset, kind=kind, now=now)
             if clip is None:
                 return None
             if not _still_open(clip=clip, user=user, kind=kind, now=now):
@@ -228,16 +331,19 @@ def queue_next(*, user, dataset: Dataset, kind: str) -> Assignment | None:
 
 
 def _lease(*, user, clip: Clip, kind: str, expires) -> Assignment:
-    assignment = Assignment.objects.filter(annotator=user, clip=clip, kind=kind).first()
-    if assignment is None:
-        assignment = Assignment.objects.create(annotator=user, clip=clip, kind=kind,
-                                               state=Assignment.State.LEASED, lease_expires_at=expires)
-    else:
-        # Only an expired lease of this user can be here (submitted and skipped ones are excluded).
-        assignment.lease_expires_at = expires
-        assignment.item_ref = ""
-        assignment.save(update_fields=["lease_expires_at", "item_ref"])
-    assignment = Assignment.objects.select_related("clip", "clip__exercise").get(pk=assignment.pk)
+    """Create the lease, or renew this user's expired one on the clip, in one statement.
+
+    Only an expired lease of this user can already exist here (submitted and skipped ones are
+    excluded from the candidates), so the upsert never touches submitted work.
+    """
+    assignment = Assignment(annotator=user, clip=clip, kind=kind, state=Assignment.State.LEASED,
+                            lease_expires_at=expires, item_ref="")
+    Assignment.objects.bulk_create([assignment], update_conflicts=True,
+                                   unique_fields=["annotator", "clip", "kind"],
+                                   update_fields=["lease_expires_at", "item_ref"])
+    if assignment.pk is None:  # a backend that does not return ids from an upsert
+        assignment = Assignment.objects.get(annotator=user, clip=clip, kind=kind)
+    assignment.clip = clip  # already read with its exercise: no second query
     return assignment
 
 
@@ -348,7 +454,11 @@ def queue_progress(*, dataset: Dataset) -> dict[str, dict]:
     return out
 
 
-def queue_open_count(*, user, dataset: Dataset, kind: str) -> int:
-    """How many items of ``kind`` the user could still be handed (for the home page)."""
+def queue_open_count(*, user, dataset: Dataset, kind: str, limit: int | None = 1000) -> int:
+    """How many items of ``kind`` the user could still be handed, counted up to ``limit`` (the
+    home page shows "1000+": counting every open clip of a Halo-size dataset costs seconds)."""
     now = timezone.now()
-    return candidate_clips(user=user, dataset=dataset, kind=kind, now=now).order_by().count()
+    qs = candidate_clips(user=user, dataset=dataset, kind=kind, now=now).order_by()
+    if limit is not None:
+        qs = qs[:limit]
+    return qs.count()

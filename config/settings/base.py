@@ -150,6 +150,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"AssignmentKindEnum": "annotation.models.assignments.Assignment.Kind"},
 }
 
 # Celery. Job state lives on the Job row, so task results are not stored.

@@ -139,6 +139,3 @@ def seconds(frame, fps) -> float | None:
         return None
     return round(frame / fps, 6)
 
-
-def none_if_nan(value):
-    return None if isinstance(value, float) and math.isnan(value) else value

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from annotation.core.consensus import batch_endpoint_consensus
-from annotation.core.votes import aggregate_votes
 from datasets import selectors_splits as sel
 from datasets.exports.labels import LabelSource, label_set_endpoint_columns, label_set_severity_columns
 from datasets.models import SplitVersion
 
 SPLIT_NAMES = ("train", "val", "test")
 N_CLASSES = 4
+#: Columns of a severity label set exported beside severity_score / severity_class.
+LABEL_SET_EXTRA = ("mean", "majority", "bmm_score", "ds_class", "ds_confidence")
 
 
 @dataclass
@@ -81,6 +82,12 @@ def export_data_load(*, split_version: SplitVersion, label_source: LabelSource, 
     """Read a split version's clips with their labels. Only reads."""
     report = progress or (lambda fraction, message="": None)
     dataset = split_version.dataset
+    # The biggest read (vote histograms) starts at once on its own connection and overlaps with
+    # the rest. (Prefetching the marks too measured no faster on two shared cores and raised the
+    # peak memory by ~200 MB.)
+    histogram = marks = None
+    if not label_source.severity_id:
+        histogram = sel.Prefetch(sel.severity_histogram_columns, dataset=dataset, split_version=split_version)
     clips = sel.clip_columns(dataset=dataset, split_version=split_version)
     member_ids, member_split = sel.split_membership_arrays(split_version=split_version)
     clips["split"] = member_split[np.searchsorted(member_ids, clips["id"])].astype(np.int8)
@@ -100,11 +107,11 @@ def export_data_load(*, split_version: SplitVersion, label_source: LabelSource, 
 
     reps = sel.repetition_columns(dataset=dataset, split_version=split_version)
     reps["clip_row"] = np.searchsorted(clips["id"], reps["clip_id"])
-    _load_bounds(clips, reps, dataset, split_version, label_source)
+    _load_bounds(clips, reps, dataset, split_version, label_source, marks)
     report(0.35, "repetition bounds")
 
     codes_sorted = sorted({et.code for et in error_types.values()})
-    labels = _load_labels(reps, error_types, dataset, split_version, label_source, codes_sorted)
+    labels = _load_labels(reps, error_types, label_source, histogram, dataset)
     report(0.7, "labels")
 
     et_code = {pk: et.code for pk, et in error_types.items()}
@@ -125,7 +132,7 @@ def export_data_load(*, split_version: SplitVersion, label_source: LabelSource, 
                       exercises=exercises)
 
 
-def _load_bounds(clips, reps, dataset, split_version, label_source) -> None:
+def _load_bounds(clips, reps, dataset, split_version, label_source, pending_marks) -> None:
     """Fill ``reps["start_frame"]``/``["end_frame"]`` (NaN when unknown) and the clip agreement flags.
 
     Precedence: the label set's end points; imported spans (RepetitionSpan, mean over sources);
@@ -139,23 +146,27 @@ def _load_bounds(clips, reps, dataset, split_version, label_source) -> None:
     reason = np.full(clips["id"].shape[0], "", dtype=object)
     done = np.zeros(n_reps, dtype=bool)
 
-    if label_source.kind == "label_set":
-        ep = label_set_endpoint_columns(label_source, clip_ids=clips["id"])
-        if ep is not None and ep["clip_id"].size:
-            key_reps = reps["clip_id"] * 100_000 + reps["index"]
-            key_ep = ep["clip_id"] * 100_000 + ep["index"]
-            pos = np.searchsorted(np.sort(key_ep), key_reps)
-            order = np.argsort(key_ep)
-            found = (pos < key_ep.size) & (np.sort(key_ep)[np.minimum(pos, key_ep.size - 1)] == key_reps)
-            src = order[np.minimum(pos, key_ep.size - 1)]
-            end[found] = ep["end_frame"][src[found]]
-            start[found] = ep["start_frame"][src[found]]
-            done |= found
+    ep = label_set_endpoint_columns(label_source, clip_ids=clips["id"])
+    if ep:
+        # The label set's consensus ends; repetition k starts where k-1 ended (frame 0 first).
+        clip_ids = clips["id"].tolist()
+        for row in np.flatnonzero(np.isin(clips["id"], list(ep))).tolist():
+            ends, disagree, why = ep[clip_ids[row]]
+            agree[row], reason[row] = not disagree, why
+        for k, (clip_row, index) in enumerate(zip(reps["clip_row"].tolist(), reps["index"].tolist())):
+            entry = ep.get(clip_ids[clip_row])
+            if entry is None:
+                continue
+            ends = entry[0]
+            done[k] = True
+            if index < len(ends):
+                end[k] = float(ends[index])
+            if index <= len(ends):
+                start[k] = float(ends[index - 1]) if index > 0 else 0.0
 
     spans = sel.repetition_span_columns(dataset=dataset, split_version=split_version)
     if spans["repetition_id"].size:
-        rep_order = np.argsort(reps["id"])
-        rows = rep_order[np.searchsorted(reps["id"], spans["repetition_id"], sorter=rep_order)]
+        rows = sel.positions(reps["id"], spans["repetition_id"])
         n = np.bincount(rows, minlength=n_reps)
         s_sum = np.bincount(rows, weights=spans["start_frame"], minlength=n_reps)
         e_sum = np.bincount(rows, weights=spans["end_frame"], minlength=n_reps)
@@ -166,7 +177,11 @@ def _load_bounds(clips, reps, dataset, split_version, label_source) -> None:
 
     clip_done = np.zeros(clips["id"].shape[0], dtype=bool)
     np.logical_or.at(clip_done, reps["clip_row"], done)
-    marks = sel.end_point_mark_columns(dataset=dataset, split_version=split_version)
+    # Marks only for clips the label set and the imported spans left without bounds.
+    marks = {"clip_id": np.zeros(0, np.int64)}
+    if not clip_done.all():
+        marks = pending_marks.result() if pending_marks is not None else \
+            sel.end_point_mark_columns(dataset=dataset, split_version=split_version)
     if marks["clip_id"].size:
         clip_row = np.searchsorted(clips["id"], marks["clip_id"])
         keep = ~clip_done[clip_row]
@@ -192,52 +207,48 @@ def _load_bounds(clips, reps, dataset, split_version, label_source) -> None:
     clips["endpoints_reason"] = reason
 
 
-def _load_labels(reps, error_types, dataset, split_version, label_source, codes_sorted) -> dict:
+def _load_labels(reps, error_types, label_source, histogram, dataset) -> dict:
+    # Error types ranked by code: labels of a repetition come out in code order.
     et_ids = np.array(sorted(error_types, key=lambda pk: error_types[pk].code), dtype=np.int64)
-    et_rank = {int(pk): i for i, pk in enumerate(et_ids)}
-    rep_order = np.argsort(reps["id"])
-
+    rank = np.full(int(et_ids.max()) + 1 if et_ids.size else 1, -1, dtype=np.int64)
+    rank[et_ids] = np.arange(et_ids.shape[0])
     def rep_rows(ids):
-        return rep_order[np.searchsorted(reps["id"], ids, sorter=rep_order)]
+        return sel.positions(reps["id"], ids)
 
-    if label_source.kind == "label_set":
-        rows = label_set_severity_columns(label_source, rep_ids=reps["id"])
-        if rows is not None:
-            rep_row = rep_rows(rows["repetition_id"])
-            et_local = np.array([et_rank[int(e)] for e in rows["error_type_id"].tolist()], dtype=np.int64)
-            order = np.lexsort((et_local, rep_row))
-            n = order.shape[0]
-            return _label_table(rep_row[order], et_ids[et_local[order]], error_types, rows["score"][order],
-                                rows["cls"][order], np.zeros(n, dtype=np.int64), None)
+    rows = label_set_severity_columns(label_source, rep_ids=reps["id"])
+    if rows is not None:
+        rep_row, local = rep_rows(rows["repetition_id"]), rank[rows["error_type_id"]]
+        order = np.lexsort((local, rep_row))
+        table = _label_table(rep_row[order], local[order], et_ids, error_types, rows["score"][order],
+                             rows["cls"][order], rows["n_votes"][order], None)
+        table["extra"] = {name: rows[name][order] for name in LABEL_SET_EXTRA}
+        return table
 
-    votes = sel.severity_vote_columns(dataset=dataset, split_version=split_version)
-    if votes["repetition_id"].size == 0:
-        return _label_table(np.zeros(0, np.int64), np.zeros(0, np.int64), error_types, np.zeros(0), np.zeros(0, np.int64),
-                            np.zeros(0, np.int64), np.zeros((0, N_CLASSES), np.int64))
-    rep_row = rep_rows(votes["repetition_id"])
-    lookup = np.full(int(et_ids.max()) + 1, -1, dtype=np.int64)
-    lookup[et_ids] = np.arange(et_ids.shape[0])
-    et_local = lookup[votes["error_type_id"]]
-    key = rep_row.astype(np.int64) * et_ids.shape[0] + et_local
-    items, inverse = np.unique(key, return_inverse=True)
-    summary = aggregate_votes(inverse, votes["value"].astype(np.int64), n_items=items.shape[0], n_classes=N_CLASSES)
-    item_rep = items // et_ids.shape[0]
-    item_et = et_ids[items % et_ids.shape[0]]
-    return _label_table(item_rep, item_et, error_types, summary.mean, summary.majority, summary.count,
-                        summary.histogram)
+    hist = histogram.result() if histogram is not None else sel.severity_histogram_columns(dataset=dataset)
+    counts = np.stack([hist[f"h{c}"] for c in range(N_CLASSES)], axis=1).reshape(-1, N_CLASSES)
+    rep_row, local = rep_rows(hist["repetition_id"]), rank[hist["error_type_id"]]
+    order = np.lexsort((local, rep_row))
+    counts = counts[order]
+    n = counts.sum(1)
+    # Mean vote and majority class (ties toward the lower class: argmax takes the first maximum),
+    # as annotation.core.votes computes them from the same histogram.
+    mean = (counts * np.arange(N_CLASSES)).sum(1) / np.maximum(n, 1)
+    majority = counts.argmax(1) if counts.shape[0] else np.zeros(0, np.int64)
+    return _label_table(rep_row[order], local[order], et_ids, error_types, mean, majority, n, counts)
 
 
-def _label_table(rep_row, et_id, error_types, score, cls, n_votes, hist) -> dict:
-    code = {pk: et.code for pk, et in error_types.items()}
-    generic = {pk: et.generic_name for pk, et in error_types.items()}
-    ids = et_id.tolist()
+def _label_table(rep_row, local, et_ids, error_types, score, cls, n_votes, hist) -> dict:
+    codes = np.array([error_types[int(pk)].code for pk in et_ids], dtype=object)
+    generic = np.array([error_types[int(pk)].generic_name for pk in et_ids], dtype=object)
+    local = np.asarray(local, dtype=np.int64)
     return {
         "rep_row": np.asarray(rep_row, dtype=np.int64),
-        "error_type_id": np.asarray(et_id, dtype=np.int64),
-        "error_code": np.array([code[e] for e in ids], dtype=object),
-        "generic_name": np.array([generic[e] for e in ids], dtype=object),
+        "error_type_id": et_ids[local] if et_ids.size else np.zeros(0, np.int64),
+        "error_code": codes[local] if codes.size else np.zeros(0, dtype=object),
+        "generic_name": generic[local] if generic.size else np.zeros(0, dtype=object),
         "score": np.asarray(score, dtype=np.float64),
         "cls": np.asarray(cls, dtype=np.int64),
         "n_votes": np.asarray(n_votes, dtype=np.int64),
         "hist": hist,
+        "extra": {},
     }

@@ -1,142 +1,164 @@
-"""Which labels an export (or a stratified split) reads: a label-set version, or raw labels.
+"""Which labels an export (or a stratified split) reads: label-set versions, or raw labels.
 
-A label set is the curated, versioned aggregation (``annotation.models.LabelSet``, built by the
-aggregation jobs). Until a dataset has one, exports carry the raw labels summarised on the fly:
-per (repetition, error type) the mean vote, the majority class (ties toward the lower class, as
+A label set is the curated, versioned aggregation of the annotation app
+(``annotation.models.LabelSet``), of one of two kinds: ``severity`` (``SeverityLabel`` per
+(repetition, error type): n_votes, mean, majority, optional BMM score and Dawid-Skene class) and
+``endpoints`` (``EndPointLabel`` per clip: consensus ends, count, disagree flag). An export takes
+one of each, explicitly or by default (the split version's, else the dataset's current one).
+Where a kind has no label set yet, exports carry the raw labels summarised on the fly: per
+(repetition, error type) the mean vote, the majority class (ties toward the lower class, as
 ``annotation.core.votes``) and the vote histogram; per clip the end-point consensus of
 ``annotation.core.consensus`` (Halo Trainer, seed 000 §3: the average of the annotators' marks).
 
-The label-set tables belong to the annotation app and may not exist in every deployment; this
-module is the only place that touches them, and it degrades to raw labels when they are absent.
+This module is the only place that reads the label-set tables, and it degrades to raw labels
+while they do not exist (an installation migrated before they did).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.db import connection
 
 from config.exceptions import DomainError, NotFoundError
+
+SEVERITY, ENDPOINTS = "severity", "endpoints"
 
 
 @dataclass
 class LabelSource:
-    """What the labels of an export are, for the card and the manifest."""
+    """The label sets an export reads (``None`` = raw labels for that kind)."""
 
-    kind: str  # "raw" or "label_set"
-    label_set_id: int | None = None
-    info: dict = field(default_factory=dict)
+    severity_id: int | None = None
+    endpoints_id: int | None = None
+    info: dict = field(default_factory=dict)  # kind -> snapshot of the label set
+
+    @property
+    def kind(self) -> str:
+        return "label_set" if self.severity_id or self.endpoints_id else "raw"
+
+    @property
+    def label_set_id(self) -> int | None:
+        return self.severity_id or self.endpoints_id
 
     def describe(self) -> str:
-        if self.kind == "raw":
-            return ("raw labels: per (repetition, error type) the mean severity vote (0-3), the majority class "
-                    "(ties to the lower class) and the vote histogram, computed at export time; repetition "
-                    "bounds from the end-point consensus (mean of the annotators' marks) or imported spans")
-        version = self.info.get("version")
-        method = self.info.get("method", "?")
-        return f"label set {self.label_set_id} (version {version}, method {method})"
+        parts = []
+        if self.severity_id:
+            s = self.info.get(SEVERITY, {})
+            parts.append(f"severity: label set {self.severity_id} (version {s.get('number')}, method {s.get('method')}); "
+                         "severity_score is its BMM score where computed, else the mean vote; severity_class its "
+                         "Dawid-Skene class where computed, else the majority vote")
+        else:
+            parts.append("severity: raw votes, per (repetition, error type) the mean vote (severity_score, 0-3), the "
+                         "majority class (ties to the lower class) and the vote histogram, computed at export time")
+        if self.endpoints_id:
+            e = self.info.get(ENDPOINTS, {})
+            parts.append(f"repetition bounds: end-point label set {self.endpoints_id} (version {e.get('number')}, "
+                         f"method {e.get('method')})")
+        else:
+            parts.append("repetition bounds: imported spans, else the consensus of the raw end-point marks (mean of "
+                         "the annotators' matched marks), computed at export time")
+        return "; ".join(parts)
 
     def as_json(self) -> dict:
-        return {"kind": self.kind, "label_set_id": self.label_set_id, **self.info}
+        return {"kind": self.kind, "label_set_id": self.label_set_id, "severity_label_set": self.severity_id,
+                "endpoints_label_set": self.endpoints_id, **{k: v for k, v in sorted(self.info.items())}}
 
 
-def _label_set_model():
+@functools.cache
+def _tables_exist() -> bool:
+    from annotation.models import LabelSet
+
+    return LabelSet._meta.db_table in connection.introspection.table_names()
+
+
+def _model():
     try:
         from annotation.models import LabelSet
     except ImportError:
         return None
-    return LabelSet
+    return LabelSet if _tables_exist() else None
 
 
 def label_sets_available() -> bool:
-    return _label_set_model() is not None
+    return _model() is not None
 
 
-def _info(label_set) -> dict:
-    info = {}
-    for name in ("version", "method", "kind", "name", "params", "code_version", "input_hash", "is_current"):
-        value = getattr(label_set, name, None)
-        if value is not None and not callable(value):
-            info[name] = value if isinstance(value, (str, int, float, bool, dict, list)) else str(value)
-    return info
+def _snapshot(label_set) -> dict:
+    return {"id": label_set.pk, "kind": label_set.kind, "number": label_set.number, "method": label_set.method,
+            "params": label_set.params, "code_version": label_set.code_version, "input_hash": label_set.input_hash}
 
 
-def label_source_resolve(*, dataset, label_set_id=None, default_label_set_id=None) -> LabelSource:
-    """The label set asked for, else ``default_label_set_id``, else the dataset's current one, else raw.
+def label_source_resolve(*, dataset, label_set_id=None, endpoint_label_set_id=None,
+                         default_label_set_ids=()) -> LabelSource:
+    """Label sets asked for, else the given defaults (a split version's), else the current ones.
 
-    ``label_set_id="raw"`` forces raw labels.
+    ``label_set_id`` may name a set of either kind; ``"raw"`` forces raw labels for both kinds.
     """
     if label_set_id == "raw":
-        return LabelSource(kind="raw")
-    model = _label_set_model()
-    if label_set_id not in (None, ""):
+        return LabelSource()
+    model = _model()
+    chosen: dict[str, object] = {}
+    for wanted in (label_set_id, endpoint_label_set_id):
+        if wanted in (None, ""):
+            continue
         if model is None:
-            raise DomainError("This installation has no label sets; export raw labels instead.",
+            raise DomainError("This installation has no label sets yet; export raw labels.",
                               code="label_sets_unavailable")
         try:
-            label_set = model.objects.get(pk=int(label_set_id), dataset=dataset)
+            label_set = model.objects.get(pk=int(wanted), dataset=dataset)
         except (model.DoesNotExist, ValueError, TypeError):
-            raise NotFoundError(f"Label set {label_set_id} not found in dataset {dataset.name}.",
+            raise NotFoundError(f"Label set {wanted} not found in dataset {dataset.name}.",
                                 code="label_set_not_found") from None
-        return LabelSource(kind="label_set", label_set_id=label_set.pk, info=_info(label_set))
-    if model is None:
-        return LabelSource(kind="raw")
-    if default_label_set_id is not None:
-        label_set = model.objects.filter(pk=default_label_set_id, dataset=dataset).first()
-        if label_set is not None:
-            return LabelSource(kind="label_set", label_set_id=label_set.pk, info=_info(label_set))
-    current = model.objects.filter(dataset=dataset, is_current=True).order_by("-pk").first()
-    if current is None:
-        return LabelSource(kind="raw")
-    return LabelSource(kind="label_set", label_set_id=current.pk, info=_info(current))
-
-
-def _first_field(model, candidates):
-    names = {f.name for f in model._meta.get_fields()}
-    return next((c for c in candidates if c in names), None)
+        chosen[label_set.kind] = label_set
+    if model is not None:
+        defaults = [pk for pk in default_label_set_ids if pk]
+        for label_set in model.objects.filter(pk__in=defaults, dataset=dataset):
+            chosen.setdefault(label_set.kind, label_set)
+        for kind in (SEVERITY, ENDPOINTS):
+            if kind not in chosen:
+                current = model.objects.filter(dataset=dataset, kind=kind, is_current=True).first()
+                if current is not None:
+                    chosen[kind] = current
+    return LabelSource(severity_id=chosen[SEVERITY].pk if SEVERITY in chosen else None,
+                       endpoints_id=chosen[ENDPOINTS].pk if ENDPOINTS in chosen else None,
+                       info={kind: _snapshot(ls) for kind, ls in chosen.items()})
 
 
 def label_set_severity_columns(source: LabelSource, *, rep_ids: np.ndarray) -> dict[str, np.ndarray] | None:
-    """Severity rows of a label set for the given repetitions: rep id, error type id, score, class."""
-    try:
-        from annotation.models import SeverityLabel
-    except ImportError:
+    """Severity rows of the source's severity set for these repetitions, or None (raw labels).
+
+    ``score``: BMM score where computed, else the mean vote; ``cls``: Dawid-Skene class where
+    computed, else the majority vote.
+    """
+    if not source.severity_id:
         return None
-    score_f = _first_field(SeverityLabel, ("score", "severity", "value", "mean"))
-    class_f = _first_field(SeverityLabel, ("severity_class", "label_class", "majority", "class_label", "klass"))
-    rows = SeverityLabel.objects.filter(label_set_id=source.label_set_id).values_list(
-        "repetition_id", "error_type_id", score_f or "pk", class_f or "pk")
-    data = np.array(list(rows), dtype=np.float64).reshape(-1, 4)
-    keep = np.isin(data[:, 0].astype(np.int64), rep_ids)
-    data = data[keep]
-    score = data[:, 2] if score_f else np.full(len(data), np.nan)
-    cls = data[:, 3].astype(np.int64) if class_f else np.where(np.isnan(score), -1, np.rint(score * 3)).astype(np.int64)
-    return {"repetition_id": data[:, 0].astype(np.int64), "error_type_id": data[:, 1].astype(np.int64),
-            "score": score, "cls": cls}
+    from annotation.models import SeverityLabel
+    from datasets.selectors_splits import copy_rows
+
+    import pyarrow as pa
+
+    rows = copy_rows(
+        f"SELECT repetition_id, error_type_id, n_votes, mean, majority, bmm_score, ds_class, ds_confidence "
+        f"FROM {SeverityLabel._meta.db_table} "
+        "WHERE label_set_id = %s", [source.severity_id],
+        {"repetition_id": pa.int64(), "error_type_id": pa.int64(), "n_votes": pa.int64(), "mean": pa.float64(),
+         "majority": pa.int64(), "bmm_score": pa.float64(), "ds_class": pa.int64(), "ds_confidence": pa.float64()})
+    keep = np.isin(rows["repetition_id"], rep_ids)
+    rows = {k: v[keep] for k, v in rows.items()}
+    rows["score"] = np.where(np.isnan(rows["bmm_score"]), rows["mean"], rows["bmm_score"])
+    rows["cls"] = np.where(rows["ds_class"] >= 0, rows["ds_class"], rows["majority"])
+    return rows
 
 
-def label_set_endpoint_columns(source: LabelSource, *, clip_ids: np.ndarray) -> dict[str, np.ndarray] | None:
-    """End-point rows of a label set: (clip id, repetition index, start frame, end frame), or None."""
-    try:
-        from annotation.models import EndPointLabel
-    except ImportError:
+def label_set_endpoint_columns(source: LabelSource, *, clip_ids: np.ndarray) -> dict | None:
+    """Consensus ends per clip of the source's end-point set: clip id -> (ends, disagree, reason)."""
+    if not source.endpoints_id:
         return None
-    names = {f.name for f in EndPointLabel._meta.get_fields()}
-    end_f = _first_field(EndPointLabel, ("end_frame", "end", "frame"))
-    if end_f is None:
-        return None
-    start_f = _first_field(EndPointLabel, ("start_frame", "start"))
-    if "repetition" in names:
-        rows = EndPointLabel.objects.filter(label_set_id=source.label_set_id).values_list(
-            "repetition__clip_id", "repetition__index", start_f or end_f, end_f)
-    elif "clip" in names:
-        index_f = _first_field(EndPointLabel, ("index", "rep_index", "position"))
-        if index_f is None:
-            return None
-        rows = EndPointLabel.objects.filter(label_set_id=source.label_set_id).values_list(
-            "clip_id", index_f, start_f or end_f, end_f)
-    else:
-        return None
-    data = np.array(list(rows), dtype=np.float64).reshape(-1, 4)
-    data = data[np.isin(data[:, 0].astype(np.int64), clip_ids)]
-    return {"clip_id": data[:, 0].astype(np.int64), "index": data[:, 1].astype(np.int64),
-            "start_frame": data[:, 2] if start_f else np.full(len(data), np.nan), "end_frame": data[:, 3]}
+    from annotation.models import EndPointLabel
+
+    wanted = set(clip_ids.tolist())
+    return {clip: (ends, disagree, reason) for clip, ends, disagree, reason in
+            EndPointLabel.objects.filter(label_set_id=source.endpoints_id).values_list(
+                "clip_id", "ends", "disagree", "reason").iterator(chunk_size=20000) if clip in wanted}

@@ -32,7 +32,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from datasets.exports.balancing import VIDEO_AUGMENTATIONS
-from datasets.exports.common import SPLIT_NAMES, mirrored_codes, offsets, row_plan
+from datasets.exports.common import SPLIT_NAMES, mirrored_codes, row_plan
+from datasets.exports.files import safe_file_stem
 
 NO_ERROR = "The subject is performing a {exercise}. He performs it correctly, without any subtle errors."
 ONE_ERROR = "The subject is performing a {exercise}. The body part committing errors is the following: {errors}."
@@ -108,8 +109,10 @@ def write(data, out: Path, options, progress=None) -> dict:
         if options.time_instruction:
             prompt += time_instruction(n_frames, fps, options.llava_frames) + "\n"
         prompt += question
-        video = c["video_file"][row] or f"{c['external_id'][row]}.mp4"
-        video_name = PurePosixPath(video).name
+        # Videos are named after the clip id (what a curator copies into --video_folder), keeping
+        # a stored video's extension.
+        suffix = PurePosixPath(c["video_file"][row]).suffix or ".mp4"
+        video_name = safe_file_stem(c["external_id"][row], f"clip-{c['id'][row]}") + suffix
         folder = options.video_prefix + (f"_{aug.split('#')[0]}" if aug else "")
         record = {
             "id": c["external_id"][row],

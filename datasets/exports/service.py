@@ -80,14 +80,16 @@ def split_export(*, split_version: SplitVersion, fmt: str, out, params: dict | N
     target = out_dir_check(out=out, force=force, allowed_root=allowed_root)
     writer = _writer(fmt)
     params = dict(params or {})
-    label_param = params.pop("label_set", None)
+    label_param = params.pop("label_set", None) or None
+    endpoint_param = params.pop("endpoint_label_set", None) or None
     options = options_from_params(params)
     if options.extra:
         raise DomainError(f"Unknown export option(s): {', '.join(sorted(options.extra))}.",
                           code="unknown_export_option", fields={"unknown": sorted(options.extra)})
     split_export_check(split_version=split_version)
-    label_source = label_source_resolve(dataset=split_version.dataset, label_set_id=label_param,
-                                        default_label_set_id=split_version.label_set_id)
+    label_source = label_source_resolve(
+        dataset=split_version.dataset, label_set_id=label_param, endpoint_label_set_id=endpoint_param,
+        default_label_set_ids=(split_version.label_set_id, split_version.label_set_info.get("endpoints_label_set")))
     report(0.02, "checked")
     data = export_data_load(split_version=split_version, label_source=label_source,
                             progress=lambda f, m="": report(0.02 + 0.48 * f, m))
@@ -120,6 +122,7 @@ def split_export_launch(*, split_version: SplitVersion, fmt: str, params: dict |
     _writer(fmt)
     clean = {k: v for k, v in (params or {}).items() if v is not None}
     label = clean.pop("label_set", None)
+    endpoint_label = clean.pop("endpoint_label_set", None)
     options = options_from_params(clean)
     if options.extra:
         raise DomainError(f"Unknown export option(s): {', '.join(sorted(options.extra))}.",
@@ -128,6 +131,8 @@ def split_export_launch(*, split_version: SplitVersion, fmt: str, params: dict |
     job_params = {k: v for k, v in clean.items()}
     if label not in (None, ""):
         job_params["label_set"] = str(label)
+    if endpoint_label not in (None, ""):
+        job_params["endpoint_label_set"] = str(endpoint_label)
     with transaction.atomic():
         export = SplitExport.objects.create(split_version=split_version, format=fmt, options=options.as_json(),
                                             created_by=user if user is not None and user.pk else None)
@@ -160,13 +165,12 @@ def split_export_job(*, job, progress, params: dict) -> dict:
                                             options={k: v for k, v in params.items()}, created_by=job.launched_by)
     SplitExport.objects.filter(pk=export.pk).update(state=SplitExport.State.RUNNING, error="")
     out = export_media_root() / str(export.pk)
-    if params.get("label_set") in ("",):
-        params.pop("label_set")
     try:
         manifest = split_export(split_version=split_version, fmt=fmt, out=out, params=params, force=True,
                                 allowed_root=Path(settings.MEDIA_ROOT), progress=progress.update)
     except Exception as exc:
-        SplitExport.objects.filter(pk=export.pk).update(state=SplitExport.State.FAILED, error=str(exc)[:2000],
+        reason = (f"{exc.code}: {exc.detail}" if isinstance(exc, DomainError) else str(exc)) or type(exc).__name__
+        SplitExport.objects.filter(pk=export.pk).update(state=SplitExport.State.FAILED, error=reason[:2000],
                                                         finished_at=timezone.now())
         raise
     SplitExport.objects.filter(pk=export.pk).update(

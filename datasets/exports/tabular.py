@@ -62,7 +62,7 @@ def long_table(data, plan) -> pa.Table:
     if mirrored.any():
         swap = mirrored_codes(data)
         code = np.where(mirrored, np.array([swap.get(x, x) for x in code.tolist()], dtype=object), code)
-    raw = data.label_source.kind == "raw"
+    raw = lab["hist"] is not None
 
     def masked(values, mask, dtype):
         return pa.array(values, mask=~mask, type=dtype)
@@ -93,11 +93,15 @@ def long_table(data, plan) -> pa.Table:
         "severity_score": _score_column(lab["score"], lab_i, has_lab, clip.shape[0]),
         "severity_class": take(lab["cls"], lab_i, has_lab, pa.int8()),
     }
+    columns["n_votes"] = take(lab["n_votes"], lab_i, has_lab, pa.int16())
     if raw:
-        columns["n_votes"] = take(lab["n_votes"], lab_i, has_lab, pa.int16())
-        hist = lab["hist"] if lab["hist"] is not None else np.zeros((0, 4), dtype=np.int64)
+        hist = lab["hist"]
         for v in range(4):
             columns[f"votes_{v}"] = take(hist[:, v] if hist.size else hist.reshape(0), lab_i, has_lab, pa.int16())
+    for name, values in lab["extra"].items():  # a label set's own columns; -1 / NaN = not computed
+        valid = ~np.isnan(values[lab_i]) if values.dtype.kind == "f" else values[lab_i] >= 0
+        columns[name] = take(values, lab_i, has_lab & valid if values.size else has_lab,
+                             pa.float64() if values.dtype.kind == "f" else pa.int8())
     columns["augmentation"] = pa.array(row_aug, type=pa.string())
     columns["source_clip_id"] = pa.array(np.where(row_aug != "", c["external_id"][clip], ""), type=pa.string())
     return pa.table(columns)

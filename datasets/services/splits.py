@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable
 
 import numpy as np
+import pyarrow as pa
 from django.db import transaction
 from django.db.models import Max
 
@@ -61,46 +62,32 @@ def _groups(participant_ids: np.ndarray) -> np.ndarray:
     return groups
 
 
-def severity_items(*, dataset: Dataset, clip_ids: np.ndarray, label_source: LabelSource) -> dict[str, np.ndarray]:
-    """Severity class of every labelled (repetition, error type) item: clip row, error type id, class.
+def severity_items(*, dataset: Dataset, clip_ids: np.ndarray, label_source: LabelSource,
+                   pending: sel.Prefetch | None = None) -> dict[str, np.ndarray]:
+    """How many repetitions of each clip reached each severity class, per error type.
 
-    Raw labels: the majority vote (ties to the lower class). Reads (repetition, error type, value)
-    columns in bulk, ~9 M votes at Halo scale, and counts them with one sort.
+    Rows (clip row, error type id, class, n). Raw labels: the class of a (repetition, error type)
+    is its majority vote (ties to the lower class), from vote histograms the database counts
+    (~9 M Halo votes come back as ~0.9 M histograms); a label set: its class.
     """
-    empty = {"clip_row": np.zeros(0, np.int64), "error_type_id": np.zeros(0, np.int64), "cls": np.zeros(0, np.int64)}
-    reps = sel.repetition_columns(dataset=dataset)
-    if reps["id"].size == 0:
-        return empty
-    rep_order = np.argsort(reps["id"])
-    if label_source.kind == "label_set":
+    if label_source.severity_id:
+        reps = sel.repetition_columns(dataset=dataset)
         rows = label_set_severity_columns(label_source, rep_ids=reps["id"])
         if rows is not None:
-            rep_row = rep_order[np.searchsorted(reps["id"], rows["repetition_id"], sorter=rep_order)]
-            return _inside_clips(clip_ids, reps["clip_id"][rep_row], rows["error_type_id"], rows["cls"])
-    votes = sel.severity_vote_columns(dataset=dataset)
-    if votes["repetition_id"].size == 0:
-        return empty
-    et_ids, et_local = np.unique(votes["error_type_id"], return_inverse=True)
-    rep_row = rep_order[np.searchsorted(reps["id"], votes["repetition_id"], sorter=rep_order)]
-    key = (rep_row.astype(np.int64) * et_ids.shape[0] + et_local) * 4 + votes["value"].astype(np.int64)
-    # One sort gives every (item, class) count; the majority is the most counted class of an
-    # item, ties to the lower class.
-    keys, counts = np.unique(key, return_counts=True)
-    item, cls = keys // 4, keys % 4
-    order = np.lexsort((cls, -counts, item))
-    first = np.ones(order.shape[0], dtype=bool)
-    first[1:] = item[order][1:] != item[order][:-1]
-    win_item, win_cls = item[order][first], cls[order][first]
-    item_rep = win_item // et_ids.shape[0]
-    return _inside_clips(clip_ids, reps["clip_id"][item_rep], et_ids[win_item % et_ids.shape[0]], win_cls)
+            rep_row = sel.positions(reps["id"], rows["repetition_id"])
+            counted = sel.class_counts(reps["clip_id"][rep_row], rows["error_type_id"], rows["cls"])
+            return _inside_clips(clip_ids, counted["clip_id"], counted["error_type_id"], counted["cls"],
+                                 counted["n"])
+    rows = pending.result() if pending is not None else sel.clip_class_counts(dataset=dataset)
+    return _inside_clips(clip_ids, rows["clip_id"], rows["error_type_id"], rows["cls"], rows["n"])
 
 
-def _inside_clips(clip_ids, item_clip_id, et_id, cls) -> dict[str, np.ndarray]:
+def _inside_clips(clip_ids, item_clip_id, et_id, cls, n) -> dict[str, np.ndarray]:
     clip_row = np.searchsorted(clip_ids, item_clip_id)
     inside = clip_row < clip_ids.shape[0]
     inside[inside] = clip_ids[clip_row[inside]] == item_clip_id[inside]
     return {"clip_row": clip_row[inside], "error_type_id": np.asarray(et_id)[inside].astype(np.int64),
-            "cls": np.asarray(cls)[inside].astype(np.int64)}
+            "cls": np.asarray(cls)[inside].astype(np.int64), "n": np.asarray(n)[inside].astype(np.int64)}
 
 
 def clip_max_class(items: dict, n_clips: int) -> np.ndarray:
@@ -121,7 +108,8 @@ def class_balance(items: dict, assignment: np.ndarray, dataset: Dataset) -> dict
     split = assignment[items["clip_row"]]
     keep = split >= 0
     table = np.bincount((split[keep] * et_ids.shape[0] + et_row[keep]) * 4 + items["cls"][keep],
-                        minlength=3 * et_ids.shape[0] * 4).reshape(3, et_ids.shape[0], 4)
+                        weights=items["n"][keep], minlength=3 * et_ids.shape[0] * 4)
+    table = table.astype(np.int64).reshape(3, et_ids.shape[0], 4)
     counts = {name: table[s].tolist() for s, name in enumerate(SPLIT_NAMES)}
     counts["all"] = table.sum(0).tolist()
     return {"error_types": [codes[int(e)] for e in et_ids], "classes": [0, 1, 2, 3], "counts": counts}
@@ -152,7 +140,21 @@ def rule_violations(*, rule: str, clips: dict, assignment: np.ndarray) -> list:
 
 
 def split_rule_violations(*, split_version: SplitVersion) -> list:
-    """Re-check a frozen version against the current clip rows (participants can be corrected)."""
+    """Re-check a frozen version against the current clip rows (participants can be corrected).
+
+    Counted by the database for the participant and exercise rules (one row per offender).
+    """
+    if split_version.rule == Rule.NONE:
+        return []
+    if split_version.rule in (Rule.PARTICIPANT, Rule.EXERCISE):
+        unit = ("JOIN datasets_participant u ON u.id = c.participant_id" if split_version.rule == Rule.PARTICIPANT
+                else "JOIN datasets_exercise u ON u.id = c.exercise_id")
+        name = "u.external_id" if split_version.rule == Rule.PARTICIPANT else "u.slug"
+        rows = sel.copy_rows(
+            f"SELECT {name} FROM datasets_splitmembership m JOIN datasets_clip c ON c.id = m.clip_id {unit} "
+            f"WHERE m.split_version_id = %s GROUP BY {name} HAVING count(DISTINCT m.split) > 1",
+            [split_version.pk], {"name": pa.string()})
+        return sorted(rows["name"].tolist())
     clips = _clip_frame(split_version.dataset, split_version)
     ids, split = sel.split_membership_arrays(split_version=split_version)
     assignment = split[np.searchsorted(ids, clips["id"])].astype(np.int64)
@@ -222,10 +224,14 @@ def _counts(clips: dict, assignment: np.ndarray, n_reps: np.ndarray) -> dict:
     return counts
 
 
-def _rep_counts(dataset: Dataset, clip_ids: np.ndarray) -> np.ndarray:
-    reps = sel.repetition_columns(dataset=dataset)
-    rows = np.searchsorted(clip_ids, reps["clip_id"])
-    return np.bincount(rows[rows < clip_ids.shape[0]], minlength=clip_ids.shape[0])
+def _rep_counts(dataset: Dataset, clip_ids: np.ndarray, rows: dict | None = None) -> np.ndarray:
+    rows = rows if rows is not None else sel.repetition_counts(dataset=dataset)
+    out = np.zeros(clip_ids.shape[0], dtype=np.int64)
+    pos = np.searchsorted(clip_ids, rows["clip_id"])
+    ok = pos < clip_ids.shape[0]
+    ok[ok] = clip_ids[pos[ok]] == rows["clip_id"][ok]
+    out[pos[ok]] = rows["n"][ok]
+    return out
 
 
 def _freeze(*, dataset: Dataset, clips: dict, assignment: np.ndarray, source: str, rule: str, rule_detail: str = "",
@@ -310,6 +316,9 @@ def split_make(*, dataset: Dataset, ratios=(0.7, 0.15, 0.15), seed: int = 0, hol
         raise DomainError(f"Holdout exercise(s) {missing} do not exist in {dataset.name}.",
                           code="unknown_holdout_exercise", fields={"holdout_exercises": missing})
     label_source = label_source_resolve(dataset=dataset, label_set_id=label_set)
+    # The raw-vote counts take the longest (seconds of database time at Halo scale): started first.
+    pending = None if label_source.severity_id else sel.Prefetch(sel.clip_class_counts, dataset=dataset)
+    rep_counts = sel.Prefetch(sel.repetition_counts, dataset=dataset)
     clips = _clip_frame(dataset)
     if clips["id"].size == 0:
         raise DomainError(f"Dataset {dataset.name} has no clips to split.", code="no_clips")
@@ -319,7 +328,7 @@ def split_make(*, dataset: Dataset, ratios=(0.7, 0.15, 0.15), seed: int = 0, hol
         raise DomainError(f"Holdout exercise(s) {absent} have no clips.", code="unknown_holdout_exercise",
                           fields={"holdout_exercises": absent})
     report(0.15, "clips read")
-    items = severity_items(dataset=dataset, clip_ids=clips["id"], label_source=label_source)
+    items = severity_items(dataset=dataset, clip_ids=clips["id"], label_source=label_source, pending=pending)
     severity = clip_max_class(items, clips["id"].shape[0]) if "severity" in stratify else None
     report(0.5, "labels read")
     groups = _groups(clips["participant_id"])
@@ -339,7 +348,7 @@ def split_make(*, dataset: Dataset, ratios=(0.7, 0.15, 0.15), seed: int = 0, hol
     balance["size_deviation"] = round(float(result.size_deviation), 6)
     balance["stratified_on"] = stratify
     balance["class_balance"] = class_balance(items, assignment, dataset)
-    counts = _counts(clips, assignment, _rep_counts(dataset, clips["id"]))
+    counts = _counts(clips, assignment, _rep_counts(dataset, clips["id"], rep_counts.result()))
     counts["holdout_clips"] = result.counts.get("holdout_clips", {})
     params = {"ratios": list(ratios), "seed": seed, "holdout_exercises": holdout, "few_shot_k": few_shot_k,
               "stratify": stratify, "mixed_holdout": mixed_holdout}

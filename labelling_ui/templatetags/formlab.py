@@ -23,6 +23,8 @@ def percent(value, digits=0):
 
 @register.filter
 def num(value, digits=3):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     try:
         return f"{float(value):.{int(digits)}f}"
     except (TypeError, ValueError):

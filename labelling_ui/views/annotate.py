@@ -124,7 +124,10 @@ def clip_video(request, clip_id: int):
 
     Scoped like every clip read: an annotator without an assignment on the clip gets 404.
     """
-    clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+    try:
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+    except DomainError:
+        raise Http404("Clip not found.") from None
     if not clip.video_file:
         raise Http404("This clip has no video.")
     try:

@@ -88,9 +88,9 @@ def _quick_jobs(dataset: Dataset) -> list[str]:
     from tasks import registry
 
     known = registry.all_kinds()
-    wanted = ["aggregate_endpoints", "aggregate_severity", "dataset_stats", "agreement", "score_flex", "make_split"]
+    wanted = ["aggregate_endpoints", "aggregate_severity", "compute_agreement", "evaluate_labels", "dataset_stats"]
     if dataset.kind == Dataset.Kind.FLEX:
-        wanted = ["score_flex", "flex_agreement", "dataset_stats", "make_split"]
+        wanted = ["score_flex", "dataset_stats"]
     return [k for k in wanted if k in known and known[k].role == "curator"]
 
 

@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from rest_framework import serializers
 
 from annotation.roles import ADMIN, has_role, user_roles
 from config.exceptions import DomainError
@@ -43,16 +44,25 @@ def jobs_page(request):
     })
 
 
-def _params_from_form(post) -> dict:
+_JSON_FIELDS = (serializers.DictField, serializers.JSONField, serializers.ListField)
+
+
+def _params_from_form(post, kind_name: str) -> dict:
     """Form fields named ``param_<name>``; blanks are left out so the kind's defaults apply.
 
-    Values stay strings: the kind's serializer parses them (as it does for the CLI)."""
+    Scalar values stay strings: the kind's serializer parses them (as it does for the CLI).
+    Object and list parameters are typed as JSON in the form and parsed here."""
+    fields = registry.get_kind(kind_name).params().fields
     params = {}
     for key in post:
         if key.startswith("param_"):
             values = [v for v in post.getlist(key) if v != ""]
             if values:
-                params[key.removeprefix("param_")] = values[-1]
+                name = key.removeprefix("param_")
+                value = values[-1]
+                if isinstance(fields.get(name), _JSON_FIELDS):
+                    value = json.loads(value)
+                params[name] = value
     return params
 
 
@@ -67,12 +77,12 @@ def job_launch_view(request):
             messages.error(request, "Unknown dataset.")
             return redirect(_back(request))
     try:
-        raw = _params_from_form(request.POST)
+        raw = _params_from_form(request.POST, kind)
         if request.POST.get("params_json"):
             raw.update(json.loads(request.POST["params_json"]))
         job = job_launch(kind=kind, dataset=dataset, params=raw, user=request.user)
     except json.JSONDecodeError:
-        messages.error(request, "The extra parameters are not valid JSON.")
+        messages.error(request, "An object or list parameter is not valid JSON.")
         return redirect(_back(request))
     except DomainError as exc:
         if exc.status_code == 403:

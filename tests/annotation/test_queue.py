@@ -19,9 +19,11 @@ from tests.factories import ClipFactory, DatasetFactory, ErrorTypeFactory, Exerc
 K = Assignment.Kind
 
 
-def make_clips(n, *, dataset=None, kind=Dataset.Kind.HALO, reps=0, **dataset_fields):
+def make_clips(n, *, dataset=None, kind=Dataset.Kind.HALO, reps=0, error_types=1, **dataset_fields):
     dataset = dataset or DatasetFactory(kind=kind, **dataset_fields)
     exercise = ExerciseFactory(dataset=dataset)
+    for _ in range(error_types):
+        ErrorTypeFactory(exercise=exercise)
     clips = [ClipFactory(exercise=exercise, pose_file=f"pose/fake-{i}.npy") for i in range(n)]
     for clip in clips:
         for i in range(reps):
@@ -108,6 +110,21 @@ def test_an_expired_lease_returns_the_item_and_its_late_submission_is_refused():
 
 
 @pytest.mark.django_db
+def test_an_annotator_whose_own_lease_expired_gets_the_item_again_with_a_new_lease():
+    # given
+    dataset, clips = make_clips(2)
+    user, = annotators(1)
+    first = queue_next(user=user, dataset=dataset, kind=K.ENDPOINTS)
+    Assignment.objects.filter(pk=first.pk).update(lease_expires_at=timezone.now() - timedelta(minutes=1))
+    # when
+    again = queue_next(user=user, dataset=dataset, kind=K.ENDPOINTS)
+    # then
+    assert again.pk == first.pk and again.clip_id == clips[0].pk
+    assert Assignment.objects.get(pk=first.pk).lease_expires_at > timezone.now()
+    assert Assignment.objects.filter(annotator=user).count() == 1
+
+
+@pytest.mark.django_db
 def test_the_clip_is_full_while_three_leases_are_live():
     # given
     dataset, clips = make_clips(1)
@@ -158,6 +175,17 @@ def test_severity_wants_ten_voters_per_clip_and_only_clips_with_repetitions():
     # then
     assert [a.clip_id for a in handed[:10]] == [clips[0].pk] * 10
     assert handed[10] is None
+
+
+@pytest.mark.django_db
+def test_severity_skips_clips_of_an_exercise_without_error_types():
+    # given
+    dataset, _ = make_clips(2, reps=1, error_types=0)
+    user, = annotators(1)
+    # when
+    handed = queue_next(user=user, dataset=dataset, kind=K.SEVERITY)
+    # then
+    assert handed is None
 
 
 @pytest.mark.django_db
@@ -410,3 +438,62 @@ def test_concurrent_next_calls_never_overfill_a_clip_and_each_gets_one_lease():
         per_clip[a.clip_id] = per_clip.get(a.clip_id, 0) + 1
     assert Assignment.objects.count() == 24
     assert max(per_clip.values()) <= 3
+
+
+# ---------------------------------------------------------------- uncertainty first
+
+def severity_label_set(dataset, items):
+    """A current severity label set with (repetition, error type, ds_confidence, bmm_score) rows."""
+    from annotation.models import LabelSet, SeverityLabel
+
+    now = timezone.now()
+    label_set = LabelSet.objects.create(dataset=dataset, kind="severity", number=1, method="all", input_count=1,
+                                        input_hash="x", item_count=len(items), is_current=True,
+                                        started_at=now, finished_at=now)
+    SeverityLabel.objects.bulk_create(
+        SeverityLabel(label_set=label_set, repetition=rep, error_type=et, n_votes=10, mean=1.0, majority=1,
+                      ds_class=1, ds_confidence=conf, bmm_score=bmm)
+        for rep, et, conf, bmm in items)
+    return label_set
+
+
+@pytest.mark.django_db
+def test_uncertainty_first_hands_out_the_least_sure_clip_first():
+    # given: clip 0 is sure, clip 1 has a BMM score near 0.5, clip 2 a low DS posterior
+    dataset, clips = make_clips(4, reps=1, queue_order=Dataset.QueueOrder.UNCERTAINTY_FIRST)
+    et = ErrorTypeFactory(exercise=clips[0].exercise)
+    reps = [c.repetitions.get() for c in clips]
+    severity_label_set(dataset, [(reps[0], et, 0.99, 0.02), (reps[1], et, 0.95, 0.45), (reps[2], et, 0.40, 0.9)])
+    user, = annotators(1)
+    # when: one annotator takes and finishes one item after the other
+    handed = []
+    for _ in range(4):
+        lease = queue_next(user=user, dataset=dataset, kind=K.SEVERITY)
+        handed.append(lease.clip_id)
+        submit_assignment(lease)
+    # then: least sure first, the clip the label set does not rank last
+    assert handed == [clips[1].pk, clips[2].pk, clips[0].pk, clips[3].pk]
+
+
+@pytest.mark.django_db
+def test_uncertainty_first_puts_clips_whose_end_point_annotators_disagree_first():
+    # given
+    from annotation.models import EndPointLabel, LabelSet
+
+    dataset, clips = make_clips(3, queue_order=Dataset.QueueOrder.UNCERTAINTY_FIRST)
+    now = timezone.now()
+    label_set = LabelSet.objects.create(dataset=dataset, kind="endpoints", number=1, method="consensus",
+                                        input_count=1, input_hash="x", item_count=3, is_current=True,
+                                        started_at=now, finished_at=now)
+    for clip, disagree, spread in ((clips[0], False, [1.0]), (clips[1], False, [6.0]), (clips[2], True, [2.0])):
+        EndPointLabel.objects.create(label_set=label_set, clip=clip, n_annotators=3, count=1, ends=[50.0],
+                                     spread=spread, disagree=disagree, reason="end_spread" if disagree else "")
+    user, = annotators(1)
+    # when
+    handed = []
+    for _ in range(3):
+        lease = queue_next(user=user, dataset=dataset, kind=K.ENDPOINTS)
+        handed.append(lease.clip_id)
+        submit_assignment(lease)
+    # then
+    assert handed == [clips[2].pk, clips[1].pk, clips[0].pk]

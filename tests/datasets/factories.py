@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 
 import factory
+import pytest
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -115,3 +116,10 @@ class SplitVersionFactory(factory.django.DjangoModelFactory):
 
 
 HALPE_LEFT = [i for i, n in enumerate(JOINT_NAMES) if n.startswith("left")]
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """A private MEDIA_ROOT per test: pose files and API exports never land in the shared one."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT

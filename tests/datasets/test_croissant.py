@@ -11,8 +11,11 @@ import pytest
 
 from datasets.exports.service import split_export
 from tests.datasets.factories import frozen_split, toy_dataset
+from tests.datasets.factories import media_root  # noqa: F401  (fixture)
 
 CLI = Path(sys.executable).parent / "mlcroissant"
+
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 @pytest.fixture

@@ -14,8 +14,11 @@ from datasets.models import SplitExport
 from tasks.models import Job
 from tasks.services import job_execute, job_launch
 from tests.datasets.factories import HALPE_LEFT, frozen_split, toy_dataset
+from tests.datasets.factories import media_root  # noqa: F401  (fixture)
 
 FORMATS = ["jsonl", "csv", "parquet", "npz", "llava", "qevd", "croissant"]
+
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 def _digests(root: Path) -> dict[str, str]:
@@ -43,7 +46,7 @@ def test_every_format_writes_card_and_manifest_with_checksums_and_is_byte_identi
     on_disk.pop("manifest.json")
     assert listed == on_disk
     card = (tmp_path / "a" / "README.md").read_text()
-    assert version.manifest_hash in card and "CC-BY-4.0" in card and "raw labels" in card
+    assert version.manifest_hash in card and "CC-BY-4.0" in card and "raw votes" in card
     assert "| train | 12 |" in card
     assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
     assert not list(tmp_path.glob(".*partial*"))
@@ -297,3 +300,42 @@ def test_export_job_writes_under_media_and_records_the_export(toy):
     root = Path(settings.MEDIA_ROOT) / export.path
     assert (root / "train.parquet").exists() and (root / "manifest.json").exists()
     assert {f["path"] for f in export.files} >= {"README.md", "train.parquet"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_background_reads_on_committed_data_match_reads_inside_a_transaction(tmp_path):
+    # given: committed rows, so the vote histogram is read in a background thread
+    from django.db import transaction
+
+    from datasets.services.splits import split_make
+
+    toy = toy_dataset(n_participants=6)
+    version = frozen_split(toy)
+    # when
+    split_export(split_version=version, fmt="jsonl", out=tmp_path / "threaded")
+    threaded_split = split_make(dataset=toy.dataset, seed=2)
+    with transaction.atomic():
+        split_export(split_version=version, fmt="jsonl", out=tmp_path / "inline")
+        inline_split = split_make(dataset=toy.dataset, seed=2)
+    # then
+    assert _digests(tmp_path / "threaded") == _digests(tmp_path / "inline")
+    assert threaded_split.manifest_hash == inline_split.manifest_hash
+    assert threaded_split.balance == inline_split.balance
+
+
+@pytest.mark.django_db
+def test_failed_export_job_records_why_and_leaves_no_directory(toy):
+    # given: a leaking split launched as a job directly (the API would refuse it up front)
+    assignment = {c.pk: 0 for c in toy.clips}
+    assignment[toy.clips[1].pk] = 2
+    version = frozen_split(toy, assignment=assignment)
+    job = job_launch(kind="export_split", dataset=toy.dataset, check_role=False,
+                     params={"split_version": version.pk, "format": "jsonl"})
+    # when
+    job_execute(job_id=job.pk)
+    # then
+    job.refresh_from_db()
+    export = SplitExport.objects.get(split_version=version)
+    assert job.state == Job.State.FAILED and "split_leakage" in job.error
+    assert export.state == "failed" and export.error.startswith("split_leakage: ")
+    assert not (Path(settings.MEDIA_ROOT) / "exports" / str(export.pk)).exists()

@@ -12,8 +12,11 @@ from django.core.management import CommandError, call_command
 from annotation.models import ErrorSegment
 from datasets.importers.writer import dataset_import
 from datasets.models import Clip, Dataset, ImportRecord, SplitVersion
+from tests.datasets.factories import media_root  # noqa: F401  (fixture)
 
 HEADER = ",Unnamed: 0,type,name,count,L1,L2,L3,L4"
+
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 def _repcount(tmp_path, *rows, header=HEADER, name="new_train.csv"):

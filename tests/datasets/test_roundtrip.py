@@ -12,9 +12,12 @@ from datasets.importers.writer import dataset_import
 from datasets.models import SplitVersion
 from tests.datasets.factories import frozen_split, toy_dataset
 from tests.datasets.test_importers import REPCOUNT_FILES, repcount_pairs
+from tests.datasets.factories import media_root  # noqa: F401  (fixture)
 
 LABEL_KEYS = ("clip_id", "split", "exercise", "participant", "skill_level", "fps", "frame_count", "repetitions",
               "segments", "feedback")
+
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 def _records(root: Path) -> list[dict]:

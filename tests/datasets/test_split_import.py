@@ -5,6 +5,9 @@ from django.core.management import CommandError, call_command
 from datasets.models import SplitMembership, SplitVersion
 from datasets.services.splits import split_edit, split_import, split_rule_violations
 from tests.datasets.factories import toy_dataset
+from tests.datasets.factories import media_root  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 def _csv(tmp_path, rows, name="split.csv", header="clip_id,split"):

@@ -8,6 +8,9 @@ from datasets.services.splits import split_make
 from tasks.models import Job
 from tasks.services import job_execute, job_launch
 from tests.datasets.factories import toy_dataset
+from tests.datasets.factories import media_root  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 def _assignment(version):

@@ -41,7 +41,7 @@ def test_a_vote_submission_is_one_entry_with_who_where_and_what(labeller):
     replay = _vote(client, rep, et)
     # then: one entry, for the submission, none for the replay
     assert (first.status_code, replay.status_code) == (201, 200)
-    entry = AuditEntry.objects.get()
+    entry = AuditEntry.objects.get(object_type="annotation.SeverityVote")
     assert (entry.actor, entry.actor_username, entry.action) == (user, user.username, "create")
     assert (entry.object_type, entry.object_id) == ("annotation.SeverityVote", "audit-key-1")
     assert entry.dataset_id == rep.clip.dataset_id
@@ -55,7 +55,7 @@ def test_a_refused_submission_leaves_no_entry(labeller):
     client, _, rep, _ = labeller
     wrong_et = ErrorTypeFactory()
     assert _vote(client, rep, wrong_et).status_code == 400
-    assert AuditEntry.objects.count() == 0
+    assert AuditEntry.objects.filter(object_type="annotation.SeverityVote").count() == 0
 
 
 @pytest.mark.django_db

@@ -1,7 +1,7 @@
 """``manage.py export_split --split-version ID --format FORMAT --out DIR [--force] [--param KEY=VALUE ...]``
 
 Formats: jsonl, csv, parquet, npz, llava, qevd, flex (with the KG app), croissant. Options as
-``--param``: label_set=ID|raw, balance=none|two_step|dynamic_step, balance_splits=train[,val],
+``--param``: label_set=ID|raw, endpoint_label_set=ID, balance=none|two_step|dynamic_step, balance_splits=train[,val],
 seed=N, include_pose=true, max_frames=N, llava_frames=N, time_instruction=false, video_prefix=P,
 qevd_span_s=S, license=SPDX. ``--out`` may not be inside the project's source tree, nor an
 existing non-empty directory unless ``--force``.

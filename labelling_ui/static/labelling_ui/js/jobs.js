@@ -28,7 +28,9 @@ function field(name, spec) {
     input = document.createElement("input");
     input.type = ["integer", "float", "decimal"].includes(spec.type) ? "number" : "text";
     if (input.type === "number") input.step = "any";
-    if (spec.default !== null && spec.default !== undefined && spec.default !== "") input.placeholder = String(spec.default);
+    if (spec.default !== null && spec.default !== undefined && spec.default !== "") {
+      input.placeholder = typeof spec.default === "object" ? JSON.stringify(spec.default) : String(spec.default);
+    }
     input.required = !!spec.required;
   }
   input.name = `param_${name}`;

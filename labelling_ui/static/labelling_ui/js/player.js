@@ -112,11 +112,18 @@ export class PosePlayer {
     return Math.min(Math.max(0, Math.round(f)), this.frameCount - 1);
   }
 
-  setFrame(f, { seekVideo = true } = {}) {
+  setFrame(f, { seekVideo = true, fromClock = false } = {}) {
     const frame = this.clamp(f);
     this.frame = frame;
     this.draw();
-    if (seekVideo && this.video && !this.playing) this._seekVideo(frame);
+    if (this.playing && !fromClock) {
+      // A jump while playing: play on from the new frame.
+      this.t0 = performance.now();
+      this.f0 = frame;
+      if (this.video && this.usingVideo) this._seekVideo(frame);
+    } else if (seekVideo && this.video && !this.playing) {
+      this._seekVideo(frame);
+    }
     this.onFrame(frame);
     return frame;
   }
@@ -147,14 +154,16 @@ export class PosePlayer {
     const end = this.loop ? this.loop[1] : this.frameCount - 1;
     if (this.frame >= end) this.setFrame(this.loop ? this.loop[0] : 0);
     if (this.video && this.video.readyState >= 2 && "requestVideoFrameCallback" in this.video) {
+      this.usingVideo = true;
       this.video.requestVideoFrameCallback(this._onVideoFrame);
-      this.video.play().catch(() => this._startClock());
+      this.video.play().catch(() => { this.usingVideo = false; this._startClock(); });
     } else {
       this._startClock();
     }
   }
 
   _startClock() {
+    this.usingVideo = false;
     this.t0 = performance.now();
     this.f0 = this.frame;
     requestAnimationFrame(this._tick);
@@ -165,23 +174,23 @@ export class PosePlayer {
     let f = this.f0 + Math.floor((now - this.t0) * this.fps / 1000);
     if (this.loop) {
       const [a, b] = this.loop, len = b - a + 1;
-      if (f > b) f = a + ((f - a) % len);
+      if (f > b || f < a) f = a + (((f - a) % len) + len) % len;
     } else if (f >= this.frameCount - 1) {
-      this.setFrame(this.frameCount - 1, { seekVideo: false });
+      this.setFrame(this.frameCount - 1, { seekVideo: false, fromClock: true });
       this.pause();
       return;
     }
-    if (f !== this.frame) this.setFrame(f, { seekVideo: false });
+    if (f !== this.frame) this.setFrame(f, { seekVideo: false, fromClock: true });
     requestAnimationFrame(this._tick);
   }
 
   _onVideoFrame(now, meta) {
     if (!this.playing) return;
     const f = this.clamp(Math.round(meta.mediaTime * this.fps));
-    if (this.loop && f > this.loop[1]) {
+    if (this.loop && (f > this.loop[1] || f < this.loop[0])) {
       this.video.currentTime = (this.loop[0] + 0.5) / this.fps;
     } else if (f !== this.frame) {
-      this.setFrame(f, { seekVideo: false });
+      this.setFrame(f, { seekVideo: false, fromClock: true });
     }
     this.video.requestVideoFrameCallback(this._onVideoFrame);
   }
@@ -189,6 +198,7 @@ export class PosePlayer {
   pause() {
     if (!this.playing) return;
     this.playing = false;
+    this.usingVideo = false;
     if (this.video && !this.video.paused) this.video.pause();
     // Snap the picture to the exact frame the skeleton shows.
     if (this.video) this._seekVideo(this.frame);

@@ -49,10 +49,10 @@ function buildTypes() {
     li.dataset.errorType = String(t.id);
     const code = document.createElement("div");
     code.className = "code";
-    code.textContent = `${i + 1}. ${t.code}`;
+    code.textContent = `${i + 1}. ${t.description || t.generic_name || t.code}`;
     const desc = document.createElement("div");
     desc.className = "desc";
-    desc.textContent = t.description || t.generic_name || "";
+    desc.textContent = t.code;
     const row = document.createElement("div");
     row.className = "votes";
     for (let v = 0; v <= 3; v++) {
@@ -120,7 +120,7 @@ function vote(value) {
   const rep = reps[repIdx];
   if (!rep || !types.length) return;
   repVotes(rep)[types[etIdx].id] = value;
-  session.status(`Repetition ${repIdx + 1}, ${types[etIdx].code}: ${value}`);
+  session.status(`Repetition ${repIdx + 1}, ${types[etIdx].description || types[etIdx].code}: ${value}`);
   if (etIdx < types.length - 1) {
     etIdx += 1;
   } else if (repIdx < reps.length - 1) {
@@ -146,7 +146,7 @@ async function submit() {
       if (!votes[reps[r].id] || votes[reps[r].id][types[t].id] === undefined) {
         etIdx = t;
         selectRep(r, { play: true });
-        session.status(`Vote ${types[t].code} of repetition ${r + 1} first (${countVotes()} of ${reps.length * types.length} given).`, "error");
+        session.status(`Vote "${types[t].description || types[t].code}" of repetition ${r + 1} first (${countVotes()} of ${reps.length * types.length} given).`, "error");
         return;
       }
     }
