@@ -60,7 +60,8 @@ class LabelSetListApi(APIView):
 
     permission_classes = [IsCurator]
 
-    @extend_schema(parameters=[OpenApiParameter("dataset", int), OpenApiParameter("kind", str, enum=LabelSet.Kind.values),
+    @extend_schema(parameters=[OpenApiParameter("dataset", int),
+                               OpenApiParameter("kind", str, enum=LabelSet.Kind.values),
                                OpenApiParameter("current", bool)],
                    responses=LabelSetOutput(many=True))
     def get(self, request):

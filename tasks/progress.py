@@ -36,9 +36,15 @@ class JobProgress:
         )
         self.check_cancelled()
 
-    def log(self, message: str) -> None:
+    def with_line(self, message: str) -> list[str]:
+        """The log with one more line, not yet written: for updates that also change the state,
+        so a reader never sees a finished job without its closing line."""
         line = f"{timezone.now().isoformat(timespec='seconds')} {message}"
         self._log = (self._log + [line])[-MAX_LOG_LINES:]
+        return self._log
+
+    def log(self, message: str) -> None:
+        self.with_line(message)
         Job.objects.filter(pk=self.job_id).update(log=self._log, heartbeat_at=timezone.now())
         logger.info("job.log", extra={"job_id": self.job_id, "line": message})
 

@@ -216,17 +216,17 @@ def job_execute(*, job_id: int, redelivered: bool = False, heartbeat_s: float | 
             progress.log(f"started {job.kind} (attempt {job.attempts})")
             result = kind.run(job=job, progress=progress, **job.params)
         except JobCancelled:
-            Job.objects.filter(pk=job_id).update(state=Job.State.CANCELLED, finished_at=timezone.now())
-            progress.log("cancelled")
+            Job.objects.filter(pk=job_id).update(state=Job.State.CANCELLED, finished_at=timezone.now(),
+                                                 log=progress.with_line("cancelled"))
             return RAN
         except Exception as exc:  # a failed job keeps the reason; the worker stays up
             _record_failure(job_id, exc, progress)
             return RAN
         result = json.loads(json.dumps(result or {}, default=str))
         _write_with_reconnect(lambda: Job.objects.filter(pk=job_id, state=Job.State.RUNNING).update(
-            state=Job.State.SUCCEEDED, progress=1.0, result=result, finished_at=timezone.now()
+            state=Job.State.SUCCEEDED, progress=1.0, result=result, finished_at=timezone.now(),
+            log=progress.with_line("succeeded"),
         ))
-        progress.log("succeeded")
     return RAN
 
 

@@ -469,7 +469,8 @@ def _write(*, dataset, dataset_created, parsed: Parsed, client_key, path, report
     if not dataset_created:
         old = severity_votes_load(dataset_id=dataset.pk)
         if len(old):
-            span_e, span_a = int(max(old.error_type.max(), et_id.max())) + 1, int(max(old.annotator.max(), ann_id.max())) + 1
+            span_e = int(max(old.error_type.max(), et_id.max())) + 1
+            span_a = int(max(old.annotator.max(), ann_id.max())) + 1
             old_key = (old.repetition * span_e + old.error_type) * span_a + old.annotator
             new_key = (rep_id * span_e + et_id) * span_a + ann_id
             problems.add("vote_exists", "the annotator already voted on this repetition and error type",

@@ -20,9 +20,6 @@ from tasks.selectors import job_get_for_user, job_list_for_user, job_may_cancel
 from tasks.services import job_cancel, job_launch
 
 # Fields of the launch form that are not job parameters.
-_FORM_FIELDS = {"csrfmiddlewaretoken", "kind", "dataset", "next"}
-
-
 def launchable_kinds(user) -> list[str]:
     admin = has_role(user, ADMIN)
     return [k.name for k in registry.all_kinds().values() if admin or k.role == "curator"]
@@ -78,8 +75,6 @@ def job_launch_view(request):
             return redirect(_back(request))
     try:
         raw = _params_from_form(request.POST, kind)
-        if request.POST.get("params_json"):
-            raw.update(json.loads(request.POST["params_json"]))
         job = job_launch(kind=kind, dataset=dataset, params=raw, user=request.user)
     except json.JSONDecodeError:
         messages.error(request, "An object or list parameter is not valid JSON.")

@@ -207,3 +207,20 @@ def test_a_part_whose_worker_died_is_computed_again(monkeypatch):
     # then
     assert label_set.item_count == 40
     assert "dead-host:1" not in facts["computed_by"]
+
+
+@pytest.mark.django_db
+def test_compute_agreement_job_writes_a_report_and_no_labels(make_user):
+    # given
+    data = voted_dataset(noisy_votes(n_reps=30, n_error_types=2, seed=10))
+    job = Job.objects.create(kind="compute_agreement", dataset=data.dataset, launched_by=make_user("curator"))
+    # when
+    job_execute(job_id=job.pk)
+    # then
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.error_traceback
+    report = AgreementReport.objects.get(pk=job.result["agreement_report"])
+    assert report.label_set is None and report.job_id == job.pk
+    assert LabelSet.objects.count() == 0 and SeverityLabel.objects.count() == 0
+    assert ErrorTypeAgreement.objects.filter(report=report).count() == 2
+    assert job.result["summary"]["kappa1"] == pytest.approx(report.summary["kappa1"])

@@ -69,3 +69,19 @@ def test_a_curator_launches_an_export_from_the_splits_page(marked):
     export = SplitExport.objects.get(split_version_id=split.result["split_version"])
     assert export.job_id is not None and export.format == "jsonl"
     assert f'id="export-{export.pk}"' in response.content.decode()
+
+
+def test_an_admin_cancels_a_queued_job_from_its_page(marked):
+    # given
+    from tasks.models import Job
+
+    job = Job.objects.create(kind="dataset_stats", dataset=marked)
+    admin = Client()
+    admin.force_login(UserFactory(roles=["admin"]))
+    # when
+    partial = admin.post(f"/jobs/{job.pk}/cancel/", HTTP_HX_REQUEST="true")
+    # then
+    job.refresh_from_db()
+    assert job.state == Job.State.CANCELLED
+    assert 'data-state="cancelled"' in partial.content.decode()
+    assert "hx-trigger" not in partial.content.decode()  # a finished job is not polled any more

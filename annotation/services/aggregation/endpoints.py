@@ -9,6 +9,7 @@ marked get ``reason="no_marks"``).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 
@@ -29,8 +30,9 @@ logger = logging.getLogger(__name__)
 
 def _json_lists(values: np.ndarray, offsets: np.ndarray, decimals: int) -> list[str]:
     """One JSON list per clip from CSR arrays, rounded (a mean of three marks is k/3 of a frame)."""
-    text = np.char.mod(f"%.{decimals}f", np.round(values, decimals)) if values.size else np.array([], dtype=str)
-    return ["[" + ",".join(text[a:b]) + "]" for a, b in zip(offsets[:-1], offsets[1:])]
+    rounded = np.round(values, decimals).tolist()
+    dumps = json.dumps
+    return [dumps(rounded[a:b]) for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
 
 
 def _digest(clip_ids, fps, n_annotators, mark_clip, mark_annotator, mark_frame) -> str:

@@ -101,7 +101,9 @@ function render() {
     const del = document.createElement("button");
     del.type = "button";
     del.className = "danger";
-    del.textContent = "Delete";
+    del.textContent = "✕";
+    del.title = "Delete this segment";
+    del.setAttribute("aria-label", "Delete this segment");
     del.addEventListener("click", () => remove(i));
     d.append(del);
     tr.append(c, a, b, d);
