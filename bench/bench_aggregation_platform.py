@@ -12,6 +12,8 @@ Needs the Halo-scale dataset first (``manage.py make_demo_data --dataset halo --
   worker process that computes error types beside the job's own process (2 processes on 2 cores);
   ``--split both`` runs it both ways and prints the ratio.
 - ``endpoints``: the ``aggregate_endpoints`` job over every clip.
+- ``evaluate``: both aggregations, then ``evaluate_labels`` against the hidden truth (synthetic
+  datasets): each method's accuracy, MAE, Spearman, BMM calibration, disagreeing clips caught.
 - ``import``: ``manage.py export_votes`` of the dataset, then ``manage.py import_votes`` of that
   file into a fresh scratch database (``--import-db``, dropped and re-created), timed as a user
   would run them, then ``export_votes`` again from the scratch database to check the round trip.
@@ -37,7 +39,7 @@ PYTHON = sys.executable
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/formlab_bench"
 DEFAULT_IMPORT_DB = "postgres://postgres@127.0.0.1:5432/formlab_agg_bench"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/6"
-GOALS = {"severity": 60.0, "endpoints": 30.0, "import": 120.0}
+GOALS = {"severity": 60.0, "endpoints": 30.0, "import": 120.0, "evaluate": None}
 
 
 def _setup_django():
@@ -160,6 +162,28 @@ def phase_endpoints(args) -> dict:
     return result
 
 
+def phase_evaluate(args) -> dict:
+    """Both aggregations (kept for a moment), then evaluate_labels against the hidden truth."""
+    severity = _run_child(["--child-job", "aggregate_severity", "--dataset", args.dataset, "--params",
+                           json.dumps({"method": "all", "split": "never"}), "--keep"])
+    endpoints = _run_child(["--child-job", "aggregate_endpoints", "--dataset", args.dataset, "--params", "{}",
+                            "--keep"])
+    ids = {"label_set": severity["result"]["label_set"], "endpoint_label_set": endpoints["result"]["label_set"]}
+    result = _run_child(["--child-job", "evaluate_labels", "--dataset", args.dataset, "--params", json.dumps(ids)]
+                        + (["--keep"] if args.keep else []))
+    if not args.keep:
+        _run_child(["--child-delete-label-sets", json.dumps(list(ids.values())), "--dataset", args.dataset])
+    _report("evaluate", result)
+    return result
+
+
+def child_delete_label_sets(ids: list[int]) -> dict:
+    _setup_django()
+    from annotation.models import LabelSet
+
+    return {"deleted": LabelSet.objects.filter(pk__in=ids).delete()[0]}
+
+
 def _manage(argv: list[str], env: dict) -> tuple[float, float, str]:
     """Run manage.py; (wall seconds, peak RSS MB of that process, stdout)."""
     started = time.perf_counter()
@@ -214,8 +238,9 @@ def phase_import(args) -> dict:
 
 def _report(phase: str, result: dict, seconds: float | None = None):
     seconds = seconds if seconds is not None else result.get("job_duration_s")
-    line = {"phase": phase, "seconds": seconds, "goal_s": GOALS[phase],
-            "within_goal": seconds is not None and seconds <= GOALS[phase], **result}
+    goal = GOALS[phase]
+    line = {"phase": phase, "seconds": seconds, "goal_s": goal,
+            "within_goal": None if goal is None else seconds is not None and seconds <= goal, **result}
     print(json.dumps(line, default=str), flush=True)
 
 
@@ -229,9 +254,13 @@ def main():
     parser.add_argument("--keep", action="store_true", help="Keep the label sets / import database written.")
     parser.add_argument("--child-job", help=argparse.SUPPRESS)
     parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--child-delete-label-sets", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
     os.environ.setdefault("CELERY_BROKER_URL", DEFAULT_BROKER)
+    if args.child_delete_label_sets:
+        print(json.dumps(child_delete_label_sets(json.loads(args.child_delete_label_sets))))
+        return
     if args.child_job:
         print(json.dumps(child_job(args.child_job, args.dataset, json.loads(args.params), args.keep), default=str))
         return
@@ -239,7 +268,8 @@ def main():
                       "database": os.environ["DATABASE_URL"].rsplit("/", 1)[1], "cpus": os.cpu_count(),
                       "load_avg": os.getloadavg()}), flush=True)
     for phase in args.phases.split(","):
-        {"severity": phase_severity, "endpoints": phase_endpoints, "import": phase_import}[phase](args)
+        {"severity": phase_severity, "endpoints": phase_endpoints, "import": phase_import,
+         "evaluate": phase_evaluate}[phase](args)
 
 
 if __name__ == "__main__":

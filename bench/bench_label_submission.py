@@ -44,9 +44,7 @@ def setup_world(n_clients, votes_per_client):
     from tests.factories import UserFactory
 
     call_command("migrate", verbosity=0)
-    Dataset.objects.filter(name="bench-submit").delete()
-    SeverityVote.objects.filter(client_key__startswith="bench-").delete()
-    dataset = Dataset.objects.create(name="bench-submit")
+    dataset = Dataset.objects.create(name=f"bench-submit-{uuid.uuid4().hex[:8]}")  # a fresh world each run
     exercise = Exercise.objects.create(dataset=dataset, slug="squat", name="Squat")
     error_type = ErrorType.objects.create(exercise=exercise, code="shallow")
     reps_per_clip = 10

@@ -21,10 +21,12 @@ password), clips, repetitions, the votes (COPY) and a submitted severity assignm
 
 On PostgreSQL the import skips the per-row foreign-key triggers when the database role may set
 ``session_replication_role`` (superuser, or ``GRANT SET ON PARAMETER session_replication_role``):
-at 9 M votes those triggers fire 27 M checks at commit, several times the COPY itself. The import
-then takes the locks the triggers would have taken (it shares the repetition table and the
-referenced users and error types against deletion) and checks every reference of the new rows in
-three set-based queries before committing. Without that right it inserts the ordinary way.
+at 9 M votes those triggers fire 27 M checks at commit (plus ~3 M for the repetitions and
+assignments), several times the COPY itself. The import then takes the locks the triggers would
+have taken (SHARE on the clip and repetition tables, so other writers of clips and repetitions
+wait until it commits; KEY SHARE on the referenced exercises, participants, error types and
+users) and checks that every distinct id the new rows refer to exists, one query per table,
+before committing. Without that right it inserts the ordinary way.
 """
 from __future__ import annotations
 
@@ -171,7 +173,7 @@ class Column:
 
     values: list[str | None]  # None where the bytes are not UTF-8
     raw: list[bytes]
-    codes: np.ndarray
+    codes: np.ndarray | None  # freed once the import no longer needs it
 
     def rows_with(self, bad: list[int]) -> np.ndarray:
         return np.flatnonzero(np.isin(self.codes, np.asarray(bad, dtype=np.int32))) if bad else np.zeros(0, np.int64)
@@ -318,19 +320,16 @@ def _fast_references(cursor) -> bool:
         return False
 
 
-def _check_new_references(cursor, client_key: str) -> None:
-    checks = {
-        "repetition": "datasets_repetition r ON r.id = v.repetition_id",
-        "error type": "datasets_errortype r ON r.id = v.error_type_id",
-        "annotator": "auth_user r ON r.id = v.annotator_id",
-    }
-    for what, join in checks.items():
-        cursor.execute(f"SELECT count(*) FROM annotation_severityvote v LEFT JOIN {join} "
-                       f"WHERE v.client_key = %s AND r.id IS NULL", [client_key])
-        missing = cursor.fetchone()[0]
-        if missing:
-            raise DomainError(f"{missing} imported votes name a {what} that does not exist; nothing imported.",
-                              code="dangling_reference")
+def _check_references(cursor, referenced: dict[str, np.ndarray]) -> None:
+    """Every id the new rows refer to exists (the check the skipped FK triggers would have made,
+    once per distinct id instead of once per row)."""
+    for table, ids in referenced.items():
+        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE id = ANY(%s)", [ids.tolist()])
+        found = cursor.fetchone()[0]
+        if found != ids.size:
+            raise DomainError(f"{ids.size - found} id(s) the import refers to are missing from {table}; "
+                              "nothing imported.", code="dangling_reference")
 
 
 def votes_import(*, dataset_name: str, path: str, progress=None) -> dict:
@@ -426,6 +425,18 @@ def _write(*, dataset, dataset_created, parsed: Parsed, client_key, path, report
     problems.add("clip_conflict", "clip_id: the clip exists with another exercise or participant",
                  np.array(clash, dtype=np.int64) + 2)
     problems.raise_if_any(path)
+    cursor = connection.cursor()
+    fast = _fast_references(cursor)
+    if fast:
+        # What the skipped FK triggers would have locked: nothing this import refers to may be
+        # deleted before it commits. (Other writers of clips and repetitions wait meanwhile.)
+        cursor.execute("LOCK TABLE datasets_clip, datasets_repetition IN SHARE MODE")
+        for table, ids in (("datasets_exercise", list(exercise_ids.values())),
+                           ("datasets_participant", list(participant_ids.values())),
+                           ("datasets_errortype", list(et_id_of_key.values())),
+                           ("auth_user", list(user_ids.values()))):
+            cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) FOR KEY SHARE", [ids])
+
     new = np.flatnonzero(clip_ids == 0)
     if new.size:
         first = reserve_ids(Clip, int(new.size))
@@ -440,8 +451,7 @@ def _write(*, dataset, dataset_created, parsed: Parsed, client_key, path, report
         reset_sequence(Clip)
 
     # Repetitions: (clip, index) pairs the database lacks.
-    clip_pos = np.searchsorted(clip_codes, parsed.clip.codes)  # row -> clip position
-    row_clip = clip_ids[clip_pos]
+    row_clip = clip_ids[np.searchsorted(clip_codes, parsed.clip.codes)]
     n_idx = int(parsed.rep_index.max()) + 1
     rep_key = row_clip * n_idx + parsed.rep_index
     known_keys, known_ids = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -459,11 +469,16 @@ def _write(*, dataset, dataset_created, parsed: Parsed, client_key, path, report
         known_keys, known_ids = np.concatenate([known_keys, missing]), np.concatenate([known_ids, new_ids])
     order = np.argsort(known_keys)
     rep_id = known_ids[order][np.searchsorted(known_keys[order], rep_key)]
+    del rep_key, known_keys, known_ids, order
     report(f"{new.size} clips and {missing.size} repetitions created")
 
     et_id = _map_keys(_et_key(parsed), et_id_of_key)
     ann_lookup = np.array([user_ids.get(v, 0) if v else 0 for v in parsed.annotator.values], dtype=np.int64)
     ann_id = ann_lookup[parsed.annotator.codes]
+    severity = parsed.severity
+    # The columns' codes are no longer needed: free them before the sort below.
+    for column in (parsed.clip, parsed.exercise, parsed.participant, parsed.annotator, parsed.error_type):
+        column.codes = None
 
     # Votes that already exist (an earlier import of overlapping data) are refused, not skipped.
     if not dataset_created:
@@ -476,31 +491,12 @@ def _write(*, dataset, dataset_created, parsed: Parsed, client_key, path, report
             problems.add("vote_exists", "the annotator already voted on this repetition and error type",
                          np.flatnonzero(np.isin(new_key, old_key)) + 2)
             problems.raise_if_any(path)
-
-    # Sorted the way aggregation reads them (and the unique index is keyed): the index pages fill
-    # left to right. An exported file is already in this order, and then nothing moves.
-    votes = sort_votes(rep_id, et_id, ann_id, parsed.severity)
-    with connection.cursor() as cursor:
-        fast = _fast_references(cursor)
-        if fast:
-            # What the skipped FK triggers would have locked: referenced rows stay until commit.
-            cursor.execute("LOCK TABLE datasets_repetition IN SHARE MODE")
-            cursor.execute("SELECT id FROM datasets_errortype WHERE id = ANY(%s) FOR KEY SHARE",
-                           [np.unique(et_id).tolist()])
-            cursor.execute("SELECT id FROM auth_user WHERE id = ANY(%s) FOR KEY SHARE", [np.unique(ann_id).tolist()])
-        bulk_insert(SeverityVote, {
-            "repetition_id": votes.repetition, "error_type_id": votes.error_type, "annotator_id": votes.annotator,
-            "value": votes.value.astype(np.int16), "client_key": client_key, "created_at": now,
-        }, n_rows=parsed.n_rows)
-        del votes
-        if fast:
-            _check_new_references(cursor, client_key)
-            cursor.execute("SET LOCAL session_replication_role = origin")
-    report(f"{parsed.n_rows:,} votes written ({'without' if fast else 'with'} per-row FK triggers)")
+            del old, old_key, new_key
 
     # Every vote comes from a submitted assignment (the work queue then skips these clips).
     span = int(ann_id.max()) + 1
     pair_keys = np.unique(row_clip * span + ann_id)
+    del row_clip
     if not dataset_created:
         held = np.array([c * span + a for c, a in Assignment.objects.filter(
             clip__dataset=dataset, kind=Assignment.Kind.SEVERITY, annotator_id__lt=span)
@@ -512,6 +508,26 @@ def _write(*, dataset, dataset_created, parsed: Parsed, client_key, path, report
             "kind": Assignment.Kind.SEVERITY.value, "item_ref": "", "state": Assignment.State.SUBMITTED.value,
             "created_at": now, "submitted_at": now,
         }, n_rows=int(pair_keys.size))
+
+    # Sorted the way aggregation reads them (and the unique index is keyed): the index pages fill
+    # left to right. An exported file is already in this order, and then nothing moves.
+    votes = sort_votes(rep_id, et_id, ann_id, severity)
+    del rep_id, et_id, ann_id, severity
+    bulk_insert(SeverityVote, {
+        "repetition_id": votes.repetition, "error_type_id": votes.error_type, "annotator_id": votes.annotator,
+        "value": votes.value.astype(np.int16), "client_key": client_key, "created_at": now,
+    }, n_rows=parsed.n_rows)
+    if fast:
+        _check_references(cursor, {
+            "datasets_clip": clip_ids, "datasets_repetition": np.unique(votes.repetition),
+            "datasets_errortype": np.unique(votes.error_type), "auth_user": np.unique(votes.annotator),
+            "datasets_exercise": np.array(list(exercise_ids.values())),
+            "datasets_participant": np.array(list(participant_ids.values())),
+        })
+        cursor.execute("SET LOCAL session_replication_role = origin")
+    cursor.close()
+    del votes
+    report(f"{parsed.n_rows:,} votes written ({'without' if fast else 'with'} per-row FK triggers)")
 
     from audit.services import audit_record
 

@@ -202,3 +202,17 @@ def test_commands_exit_non_zero_with_the_error_code(tmp_path):
     with pytest.raises(CommandError, match="^no_label_set"):
         Dataset.objects.create(name="empty")
         call_command("export_labels", "--dataset", "empty", "--out", str(tmp_path / "y.csv"))
+
+
+@pytest.mark.django_db
+def test_the_reference_check_of_the_fast_path_refuses_a_missing_id():
+    from django.db import connection
+
+    from annotation.services.votes_io import _check_references
+
+    clip = voted_dataset(noisy_votes(n_reps=2, n_error_types=1, n_annotators=2)).clip
+    with connection.cursor() as cursor:
+        _check_references(cursor, {"datasets_clip": [clip.pk, clip.pk]})
+        with pytest.raises(DomainError) as error:
+            _check_references(cursor, {"datasets_clip": [clip.pk, clip.pk + 10_000]})
+    assert error.value.code == "dangling_reference"

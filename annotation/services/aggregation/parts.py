@@ -76,11 +76,28 @@ def _delete_file(path: str) -> None:
 
 
 def parts_cleanup(*, job_id: int) -> None:
-    """Delete every part row and staged file of a job (any attempt)."""
+    """Delete every part row and staged file of a job (any attempt, and files a killed process
+    left behind that no row names any more)."""
     for part in AggregationPart.objects.filter(job_id=job_id):
         _delete_file(part.input_path)
         _delete_file(part.result_path)
     AggregationPart.objects.filter(job_id=job_id).delete()
+    _delete_tree(_job_dir(job_id))
+
+
+def _delete_tree(root: str) -> None:
+    try:
+        folders, files = default_storage.listdir(root)
+    except FileNotFoundError:
+        return
+    for name in files:
+        _delete_file(f"{root}/{name}")
+    for name in folders:
+        _delete_tree(f"{root}/{name}")
+    try:
+        os.rmdir(default_storage.path(root))  # a file system storage keeps emptied folders
+    except (NotImplementedError, OSError):
+        pass
 
 
 def parts_stage(*, job, attempt: int, slices, n_annotators: int, params: SeverityParams, queue: str) -> int:
