@@ -146,7 +146,11 @@ def split_export_launch(*, split_version: SplitVersion, fmt: str, params: dict |
 def split_export_job(*, job, progress, params: dict) -> dict:
     """The ``export_split`` job: write under ``MEDIA_ROOT/exports/<export id>/`` and record the result.
 
-    Safe to re-run: the directory is replaced atomically and the export row updated by name.
+    Safe to re-run: the directory is replaced atomically and the export row updated by name. The
+    row is the one the API created (the ``export`` parameter) or, for a job launched without one
+    (``run_job``, the CLI), the row this job created on an earlier attempt, found by its job id: a
+    retry after a lost worker never leaves a second row. Attempts of one job never overlap (the
+    job claim in ``tasks.services`` lets one at a time run), so the lookup cannot race itself.
     """
     from django.utils import timezone
 
@@ -160,6 +164,8 @@ def split_export_job(*, job, progress, params: dict) -> dict:
     fmt = params.pop("format")
     export_id = params.pop("export", None)
     export = SplitExport.objects.filter(pk=export_id).first() if export_id else None
+    if export is None:
+        export = SplitExport.objects.filter(job_id=job.pk).order_by("pk").first()
     if export is None:
         export = SplitExport.objects.create(split_version=split_version, format=fmt, job_id=job.pk,
                                             options={k: v for k, v in params.items()}, created_by=job.launched_by)

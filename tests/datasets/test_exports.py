@@ -1,6 +1,7 @@
 """export_split: every format, the card and manifest, reproducibility, leakage refusal, balancing."""
 import hashlib
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from datasets.exports.service import split_export
 from datasets.models import SplitExport
@@ -300,6 +302,26 @@ def test_export_job_writes_under_media_and_records_the_export(toy):
     root = Path(settings.MEDIA_ROOT) / export.path
     assert (root / "train.parquet").exists() and (root / "manifest.json").exists()
     assert {f["path"] for f in export.files} >= {"README.md", "train.parquet"}
+
+
+@pytest.mark.django_db
+def test_a_retried_export_job_reuses_the_export_row_of_its_first_attempt(toy):
+    # given: an export job launched without an export row (run_job, the CLI), whose first attempt
+    # wrote its export; its worker then died before the job was marked finished
+    version = frozen_split(toy)
+    job = job_launch(kind="export_split", dataset=toy.dataset, check_role=False,
+                     params={"split_version": version.pk, "format": "jsonl"})
+    job_execute(job_id=job.pk)
+    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1))
+    # when: the re-delivered message takes the job over and runs it again
+    outcome = job_execute(job_id=job.pk, redelivered=True)
+    # then: one export row for the job, the one the retry reports
+    job.refresh_from_db()
+    assert (outcome, job.state, job.attempts) == ("ran", Job.State.SUCCEEDED, 2)
+    assert SplitExport.objects.filter(split_version=version).count() == 1
+    export = SplitExport.objects.get(split_version=version)
+    assert (export.job_id, export.state, job.result["export"]) == (job.pk, "succeeded", export.pk)
+    assert (Path(settings.MEDIA_ROOT) / export.path / "manifest.json").exists()
 
 
 @pytest.mark.django_db(transaction=True)
