@@ -164,17 +164,30 @@ def flex_label_set_compute(*, dataset: Dataset, graph_version: GraphVersion | No
 
 
 def _set_current(label_set: FlexLabelSet) -> None:
-    FlexLabelSet.objects.filter(dataset_id=label_set.dataset_id, is_current=True).exclude(
-        pk=label_set.pk).update(is_current=False)
-    FlexLabelSet.objects.filter(pk=label_set.pk).update(is_current=True)
-    label_set.is_current = True
+    """Move the dataset's current flag onto ``label_set``; the caller holds the dataset lock.
+
+    Row saves, not ``queryset.update()``: each flag that moves is one audit entry
+    (``{"is_current": [old, new]}``, written by ``audit.signals`` in this transaction), as for the
+    annotation app's label sets. The old flag is cleared first: one current set per dataset.
+    """
+    for old in FlexLabelSet.objects.select_for_update().filter(
+            dataset_id=label_set.dataset_id, is_current=True).exclude(pk=label_set.pk):
+        old.is_current = False
+        old.save(update_fields=["is_current"])
+    if not label_set.is_current:
+        label_set.is_current = True
+        label_set.save(update_fields=["is_current"])
 
 
 def flex_label_set_make_current(*, label_set: FlexLabelSet) -> FlexLabelSet:
-    """Make this label set its dataset's current one (a curator action)."""
+    """Make this label set its dataset's current one (a curator action). Idempotent.
+
+    Audited like every current-flag move: one entry per label set whose flag changed, with the
+    request's (or job's) actor and source; a set that is already current writes nothing.
+    """
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=label_set.dataset_id).first()
-        fresh = FlexLabelSet.objects.filter(pk=label_set.pk).first()
+        fresh = FlexLabelSet.objects.select_for_update().filter(pk=label_set.pk).first()
         if fresh is None:
             raise ConflictError("The label set was deleted.", code="label_set_gone")
         _set_current(fresh)

@@ -1,6 +1,7 @@
 """The ``score_flex`` job and FLEX label sets: statuses, determinism, versions, current flag."""
 import pytest
 
+from audit.models import AuditEntry
 from kg.models import FlexLabelSet, FlexSampleLabel
 from kg.services.label_sets import flex_label_set_compute
 from kg.services.synthetic import flex_demo_create
@@ -111,6 +112,39 @@ def test_make_current_moves_the_flag_through_the_api(mixed_dataset, api_client_f
     assert len(samples) == 1 and samples[0]["final"] == ["AK01:ET001"]
     first.refresh_from_db()
     assert first.is_current is False
+
+
+def test_make_current_is_audited_once_per_label_set_whose_flag_moved(mixed_dataset, api_client_for):
+    # given
+    dataset, _ = mixed_dataset
+    first = flex_label_set_compute(dataset=dataset)
+    second = flex_label_set_compute(dataset=dataset, make_current=False)
+    client, curator = api_client_for("curator")
+    path = f"/api/kg/label-sets/{second.pk}/make-current/"
+    # when: the switch, then the same request again (nothing left to move)
+    responses = [client.post(path).status_code for _ in range(2)]
+    # then: one update entry per label set, as the annotation app's set-current writes
+    entries = list(AuditEntry.objects.filter(source=f"POST {path}").order_by("id").values_list(
+        "action", "object_type", "object_id", "dataset_id", "changes", "actor_id"))
+    assert responses == [200, 200]
+    assert entries == [
+        ("update", "kg.FlexLabelSet", str(first.pk), dataset.pk, {"is_current": [True, False]}, curator.pk),
+        ("update", "kg.FlexLabelSet", str(second.pk), dataset.pk, {"is_current": [False, True]}, curator.pk),
+    ]
+
+
+def test_a_label_set_computed_as_current_is_audited_as_made_current(mixed_dataset):
+    # given
+    dataset, _ = mixed_dataset
+    first = flex_label_set_compute(dataset=dataset)
+    # when
+    second = flex_label_set_compute(dataset=dataset, make_current=True)
+    # then: its creation, then the flag moving off the first and onto it
+    moves = list(AuditEntry.objects.filter(object_type="kg.FlexLabelSet", action="update").order_by("id")
+                 .values_list("object_id", "changes"))
+    assert moves == [(str(first.pk), {"is_current": [False, True]}),
+                     (str(first.pk), {"is_current": [True, False]}),
+                     (str(second.pk), {"is_current": [False, True]})]
 
 
 def test_label_sets_are_for_curators(mixed_dataset, api_client_for):
