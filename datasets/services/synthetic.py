@@ -2,7 +2,8 @@
 
 The generator (``datasets.core.synthetic``) returns numpy arrays; this service turns them into
 rows with bulk COPY in one transaction, so a failed run leaves nothing behind. Hidden truth goes
-into the truth tables, apart from the labels.
+into the truth tables, apart from the labels. COPY sends no signals, so a run records itself with
+one audit entry (the dataset, with the row counts it wrote) in that same transaction.
 """
 import json
 import logging
@@ -17,6 +18,7 @@ from django.db import transaction
 
 from annotation.models import Assignment, EndPointMark, SeverityVote
 from annotation.roles import ANNOTATOR
+from audit.services import audit_record
 from config.exceptions import ConflictError
 from datasets.bulk import bulk_insert, db_now, reserve_ids, reset_sequence, skip_reference_checks
 from datasets.core.pose_io import content_hash, pose_bytes
@@ -68,8 +70,11 @@ def synthetic_dataset_create(*, name: str, n_clips: int, seed: int, with_pose: b
                 report(0.2 + 0.3 * i / n_clips, f"pose {i}/{n_clips}")
     try:
         with transaction.atomic():
-            dataset = _write_rows(name=name, seed=seed, syn=syn, pose_paths=pose_paths,
-                                  pose_hashes=pose_hashes, report=report)
+            dataset, counts = _write_rows(name=name, seed=seed, syn=syn, pose_paths=pose_paths,
+                                          pose_hashes=pose_hashes, report=report)
+            audit_record(action="create", object_type="datasets.Dataset", object_id=dataset.pk,
+                         dataset_id=dataset.pk,
+                         changes={"generator": "halo", "seed": seed, "with_pose": with_pose, **counts})
     except Exception:
         for path in written_files:
             default_storage.delete(path)
@@ -78,7 +83,8 @@ def synthetic_dataset_create(*, name: str, n_clips: int, seed: int, with_pose: b
     return dataset
 
 
-def _write_rows(*, name, seed, syn, pose_paths, pose_hashes, report) -> Dataset:
+def _write_rows(*, name, seed, syn, pose_paths, pose_hashes, report) -> tuple[Dataset, dict]:
+    """Write every row; return the dataset and the number of rows written per kind."""
     # Every reference below points at a row this transaction has just written.
     skip_reference_checks()
     now = db_now()
@@ -159,16 +165,19 @@ def _write_rows(*, name, seed, syn, pose_paths, pose_hashes, report) -> Dataset:
     }, n_rows=len(syn.vote_item))
     report(0.92, "votes written")
 
-    _write_assignments(syn=syn, clip_ids=clip_ids, user_ids=user_ids, now=now)
+    n_assignments = _write_assignments(syn=syn, clip_ids=clip_ids, user_ids=user_ids, now=now)
     for model in (Participant, Clip, Repetition):
         reset_sequence(model)
     report(1.0, "done")
-    return dataset
+    return dataset, {"participants": n_part, "clips": n_clips, "repetitions": n_reps, "annotators": len(user_ids),
+                     "end_point_marks": len(syn.mark_clip), "severity_votes": len(syn.vote_item),
+                     "assignments": n_assignments}
 
 
-def _write_assignments(*, syn, clip_ids, user_ids, now) -> None:
-    """Every simulated label comes from an assignment, submitted."""
+def _write_assignments(*, syn, clip_ids, user_ids, now) -> int:
+    """Every simulated label comes from an assignment, submitted. Returns how many were written."""
     n_ann = len(user_ids)
+    written = 0
     for kind, clip_idx, ann_idx in (
         (Assignment.Kind.ENDPOINTS, syn.mark_clip, syn.mark_annotator),
         (Assignment.Kind.SEVERITY, syn.rep_clip[syn.item_rep[syn.vote_item]], syn.vote_annotator),
@@ -179,3 +188,5 @@ def _write_assignments(*, syn, clip_ids, user_ids, now) -> None:
             "kind": kind.value, "item_ref": "", "state": Assignment.State.SUBMITTED.value, "created_at": now,
             "submitted_at": now,
         }, n_rows=len(pairs))
+        written += len(pairs)
+    return written

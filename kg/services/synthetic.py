@@ -2,7 +2,9 @@
 
 ``make_demo_data --kind flex`` calls :func:`flex_demo_create`. The generator
 (:mod:`kg.core.synthetic`) returns arrays; this service writes them with bulk COPY in one
-transaction, so a failed run leaves no rows behind (and removes the pose files it wrote).
+transaction, so a failed run leaves no rows behind (and removes the pose files it wrote). COPY
+sends no signals, so a run records itself with one audit entry (the dataset, with the row counts it
+wrote) in that same transaction.
 """
 import json
 import logging
@@ -17,6 +19,7 @@ from django.db import transaction
 
 from annotation.models import Assignment
 from annotation.roles import ANNOTATOR, REVIEWER
+from audit.services import audit_record
 from config.exceptions import ConflictError
 from datasets.bulk import bulk_insert, db_now, reserve_ids, reset_sequence
 from datasets.core.pose_io import content_hash, pose_bytes
@@ -90,8 +93,12 @@ def flex_demo_create(*, name: str, n_clips: int, seed: int, with_pose: bool = Tr
                 report(0.1 + 0.4 * i / n_clips, f"pose {i}/{n_clips}")
     try:
         with transaction.atomic():
-            dataset = _write(name=name, seed=seed, syn=syn, graph=graph, version=version,
-                             pose_paths=pose_paths, pose_hashes=pose_hashes, report=report)
+            dataset, counts = _write(name=name, seed=seed, syn=syn, graph=graph, version=version,
+                                     pose_paths=pose_paths, pose_hashes=pose_hashes, report=report)
+            # COPY sends no signals: the run records itself once, in its own transaction.
+            audit_record(action="create", object_type="datasets.Dataset", object_id=dataset.pk,
+                         dataset_id=dataset.pk, changes={"generator": "flex", "seed": seed, "with_pose": with_pose,
+                                                         "graph_version": version.number, **counts})
     except Exception:
         for path in written:
             default_storage.delete(path)
@@ -102,7 +109,9 @@ def flex_demo_create(*, name: str, n_clips: int, seed: int, with_pose: bool = Tr
     return dataset
 
 
-def _write(*, name, seed, syn: FlexSynthetic, graph, version, pose_paths, pose_hashes, report) -> Dataset:
+def _write(*, name, seed, syn: FlexSynthetic, graph, version, pose_paths, pose_hashes,
+           report) -> tuple[Dataset, dict]:
+    """Write every row; return the dataset and the number of rows written per kind."""
     now = db_now()
     n = syn.n_samples
     dataset = Dataset.objects.create(
@@ -185,4 +194,5 @@ def _write(*, name, seed, syn: FlexSynthetic, graph, version, pose_paths, pose_h
     for model in (Participant, Clip):
         reset_sequence(model)
     report(0.95, "assignments written")
-    return dataset
+    return dataset, {"participants": n_part, "clips": n, "repetitions": n, "annotators": len(annotator_ids),
+                     "reviewers": len(reviewer_ids), "stage1_sets": n * 3, "reviews": n * 3, "assignments": 2 * n * 3}

@@ -1,10 +1,13 @@
 """The synthetic generator as stored in the database: deterministic, truth kept apart, noise recoverable."""
+from io import StringIO
+
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotation.models import EndPointMark, SeverityVote
-from datasets.models import AnnotatorProfile, Clip, ClipTruth, Dataset, TrueSeverity
+from annotation.models import Assignment, EndPointMark, SeverityVote
+from audit.models import AuditEntry
+from datasets.models import AnnotatorProfile, Clip, ClipTruth, Dataset, Participant, Repetition, TrueSeverity
 from datasets.services.synthetic import synthetic_dataset_create
 
 
@@ -109,3 +112,25 @@ def test_make_demo_data_refuses_an_existing_dataset_name():
     with pytest.raises(CommandError, match="dataset_exists"):
         call_command("make_demo_data", dataset="twice", clips=2, seed=1, no_pose=True)
     assert Dataset.objects.filter(name="twice").count() == 1
+
+
+@pytest.mark.django_db
+def test_make_demo_data_leaves_one_audit_entry_summarising_what_it_wrote():
+    # when
+    call_command("make_demo_data", dataset="audited", clips=6, seed=2, no_pose=True,
+                 stdout=StringIO(), stderr=StringIO())
+    # then: the COPY writes send no signals; the run records itself once, with the row counts
+    dataset = Dataset.objects.get(name="audited")
+    entry = AuditEntry.objects.get(dataset_id=dataset.pk)
+    assert (entry.action, entry.object_type, entry.object_id) == ("create", "datasets.Dataset", str(dataset.pk))
+    assert (entry.source, entry.actor_id) == ("command make_demo_data", None)
+    assert entry.changes == {
+        "generator": "halo", "seed": 2, "with_pose": False,
+        "participants": Participant.objects.filter(dataset=dataset).count(),
+        "clips": 6,
+        "repetitions": Repetition.objects.filter(clip__dataset=dataset).count(),
+        "annotators": AnnotatorProfile.objects.filter(dataset=dataset).count(),
+        "end_point_marks": EndPointMark.objects.filter(clip__dataset=dataset).count(),
+        "severity_votes": SeverityVote.objects.filter(repetition__clip__dataset=dataset).count(),
+        "assignments": Assignment.objects.filter(clip__dataset=dataset).count(),
+    }

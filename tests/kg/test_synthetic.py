@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from annotation.models import Assignment
+from audit.models import AuditEntry
 from datasets.models import AnnotatorProfile, Clip, Dataset, Participant
 from kg.core.graph import parse_graph
 from kg.core.scoring import score_matrix
@@ -117,3 +118,24 @@ def test_an_existing_dataset_name_is_refused(graph):
     flex_demo_create(name="flexsame", n_clips=3, seed=1, with_pose=False)
     with pytest.raises(Exception, match="already exists"):
         flex_demo_create(name="flexsame", n_clips=3, seed=1, with_pose=False)
+
+
+@pytest.mark.django_db
+def test_make_demo_data_flex_leaves_one_audit_entry_summarising_what_it_wrote(graph):
+    # when
+    call_command("make_demo_data", "--dataset", "flexaudit", "--kind", "flex", "--clips", "7", "--seed", "3",
+                 "--no-pose", stdout=StringIO(), stderr=StringIO())
+    # then: the COPY writes send no signals; the run records itself once, with the row counts
+    dataset = Dataset.objects.get(name="flexaudit")
+    entry = AuditEntry.objects.get(dataset_id=dataset.pk)
+    assert (entry.action, entry.object_type, entry.object_id) == ("create", "datasets.Dataset", str(dataset.pk))
+    assert (entry.source, entry.actor_id) == ("command make_demo_data", None)
+    assert entry.changes == {
+        "generator": "flex", "seed": 3, "with_pose": False, "graph_version": graph.number,
+        "participants": Participant.objects.filter(dataset=dataset).count(),
+        "clips": 7, "repetitions": 7,
+        "annotators": AnnotatorProfile.objects.filter(dataset=dataset, role="flex_stage1").count(),
+        "reviewers": AnnotatorProfile.objects.filter(dataset=dataset, role="flex_stage2").count(),
+        "stage1_sets": 21, "reviews": 21,
+        "assignments": Assignment.objects.filter(clip__dataset=dataset).count(),
+    }

@@ -6,6 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.context import audit_context
 from config.exceptions import DomainError
 from datasets.models import Dataset
 
@@ -41,7 +42,9 @@ class Command(BaseCommand):
             self.stderr.write(f"{fraction * 100:5.1f}% {message}")
 
         try:
-            created = create(name=dataset, n_clips=clips, seed=seed, with_pose=not no_pose, progress=progress)
+            # The generator's one audit entry names this command however it is invoked (call_command too).
+            with audit_context(source="command make_demo_data"):
+                created = create(name=dataset, n_clips=clips, seed=seed, with_pose=not no_pose, progress=progress)
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.detail}") from None
         seconds = time.perf_counter() - started
