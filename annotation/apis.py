@@ -18,6 +18,8 @@ CLIENT_KEY = serializers.RegexField(r"^[A-Za-z0-9_.:-]{8,64}$",
 class SubmissionOutput(serializers.Serializer):
     client_key = serializers.CharField()
     stored = serializers.IntegerField()
+    dataset = serializers.IntegerField(required=False, allow_null=True,
+                                       help_text="Votes: the dataset of the batch (null when it spans several).")
     replayed = serializers.BooleanField()
 
 

@@ -175,6 +175,31 @@ class QueueOverviewApi(APIView):
         return Response(self.OutputSerializer(rows, many=True).data)
 
 
+# ---------------------------------------------------------------- shared by segments and notes
+
+def _validated(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _submission_response(result: dict, replayed: bool) -> Response:
+    """201 for a new submission, 200 when the same ``client_key`` was already stored."""
+    return Response(dict(result, replayed=replayed), status=status.HTTP_200_OK if replayed else 201)
+
+
+def _annotator_filter(request) -> int | None:
+    return optional_int(request, "annotator")
+
+
+class _PartialInput:
+    # An edit (PATCH) sends only the fields it changes. (A comment, not a docstring: the schema
+    # would take a docstring as the serializer's description.)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+
+
 # ---------------------------------------------------------------- error segments
 
 class SegmentOutput(serializers.Serializer):
@@ -193,6 +218,11 @@ class _SegmentFields(serializers.Serializer):
     end_frame = serializers.IntegerField(min_value=0, max_value=10**7)
 
 
+def _own_segment(request, clip_id, segment_id):
+    clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+    return seg.segment_get_for_user(user=request.user, clip=clip, segment_id=segment_id)
+
+
 class SegmentListCreateApi(APIView):
     """GET: your error segments on a clip (curators: everyone's, ``?annotator=``).
     POST: add one segment under your open ``segments`` lease (idempotent by ``client_key``)."""
@@ -205,16 +235,14 @@ class SegmentListCreateApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("annotator", int)], responses=SegmentOutput(many=True))
     def get(self, request, clip_id):
         clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        qs = seg.segment_list_for_user(user=request.user, clip=clip, annotator_id=optional_int(request, "annotator"))
+        qs = seg.segment_list_for_user(user=request.user, clip=clip, annotator_id=_annotator_filter(request))
         return Response(SegmentOutput(qs, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, clip_id):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = _validated(self.InputSerializer, request)
         clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        result, replayed = seg.segment_create(user=request.user, clip=clip, **serializer.validated_data)
-        return Response(dict(result, replayed=replayed), status=status.HTTP_200_OK if replayed else 201)
+        return _submission_response(*seg.segment_create(user=request.user, clip=clip, **data))
 
 
 class SegmentUpdateDeleteApi(APIView):
@@ -222,24 +250,18 @@ class SegmentUpdateDeleteApi(APIView):
 
     permission_classes = [IsAnnotator]
 
-    class InputSerializer(_SegmentFields):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, partial=True, **kwargs)
+    class InputSerializer(_PartialInput, _SegmentFields):
+        pass
 
     @extend_schema(request=InputSerializer, responses=SegmentOutput)
     def patch(self, request, clip_id, segment_id):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        segment = seg.segment_get_for_user(user=request.user, clip=clip, segment_id=segment_id)
-        segment = seg.segment_update(user=request.user, segment=segment, **serializer.validated_data)
+        data = _validated(self.InputSerializer, request)
+        segment = seg.segment_update(user=request.user, segment=_own_segment(request, clip_id, segment_id), **data)
         return Response(SegmentOutput(segment).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, clip_id, segment_id):
-        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        segment = seg.segment_get_for_user(user=request.user, clip=clip, segment_id=segment_id)
-        seg.segment_delete(user=request.user, segment=segment)
+        seg.segment_delete(user=request.user, segment=_own_segment(request, clip_id, segment_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -256,13 +278,10 @@ class SegmentSubmitApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: SubmissionOutput, 200: SubmissionOutput})
     def post(self, request, clip_id):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = _validated(self.InputSerializer, request)
         clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        data = serializer.validated_data
-        result, replayed = seg.segments_submit(user=request.user, clip=clip, client_key=data["client_key"],
-                                               segments=[dict(s) for s in data["segments"]])
-        return Response(dict(result, replayed=replayed), status=status.HTTP_200_OK if replayed else 201)
+        return _submission_response(*seg.segments_submit(
+            user=request.user, clip=clip, client_key=data["client_key"], segments=[dict(s) for s in data["segments"]]))
 
 
 # ---------------------------------------------------------------- feedback notes
@@ -280,6 +299,11 @@ class _NoteFields(serializers.Serializer):
     text = serializers.CharField(max_length=seg.MAX_TEXT, trim_whitespace=True)
 
 
+def _own_note(request, clip_id, note_id):
+    clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+    return seg.feedback_get_for_user(user=request.user, clip=clip, note_id=note_id)
+
+
 class FeedbackListCreateApi(APIView):
     """GET: your feedback notes on a clip (curators: everyone's). POST: add one (idempotent)."""
 
@@ -291,39 +315,31 @@ class FeedbackListCreateApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("annotator", int)], responses=FeedbackOutput(many=True))
     def get(self, request, clip_id):
         clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        qs = seg.feedback_list_for_user(user=request.user, clip=clip, annotator_id=optional_int(request, "annotator"))
+        qs = seg.feedback_list_for_user(user=request.user, clip=clip, annotator_id=_annotator_filter(request))
         return Response(FeedbackOutput(qs, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, clip_id):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = _validated(self.InputSerializer, request)
         clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        result, replayed = seg.feedback_create(user=request.user, clip=clip, **serializer.validated_data)
-        return Response(dict(result, replayed=replayed), status=status.HTTP_200_OK if replayed else 201)
+        return _submission_response(*seg.feedback_create(user=request.user, clip=clip, **data))
 
 
 class FeedbackUpdateDeleteApi(APIView):
     permission_classes = [IsAnnotator]
 
-    class InputSerializer(_NoteFields):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, partial=True, **kwargs)
+    class InputSerializer(_PartialInput, _NoteFields):
+        pass
 
     @extend_schema(request=InputSerializer, responses=FeedbackOutput)
     def patch(self, request, clip_id, note_id):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        note = seg.feedback_get_for_user(user=request.user, clip=clip, note_id=note_id)
-        note = seg.feedback_update(user=request.user, note=note, **serializer.validated_data)
+        data = _validated(self.InputSerializer, request)
+        note = seg.feedback_update(user=request.user, note=_own_note(request, clip_id, note_id), **data)
         return Response(FeedbackOutput(note).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, clip_id, note_id):
-        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        note = seg.feedback_get_for_user(user=request.user, clip=clip, note_id=note_id)
-        seg.feedback_delete(user=request.user, note=note)
+        seg.feedback_delete(user=request.user, note=_own_note(request, clip_id, note_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -338,10 +354,7 @@ class FeedbackSubmitApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: SubmissionOutput, 200: SubmissionOutput})
     def post(self, request, clip_id):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = _validated(self.InputSerializer, request)
         clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        data = serializer.validated_data
-        result, replayed = seg.feedback_submit(user=request.user, clip=clip, client_key=data["client_key"],
-                                               notes=[dict(n) for n in data["notes"]])
-        return Response(dict(result, replayed=replayed), status=status.HTTP_200_OK if replayed else 201)
+        return _submission_response(*seg.feedback_submit(
+            user=request.user, clip=clip, client_key=data["client_key"], notes=[dict(n) for n in data["notes"]]))

@@ -8,10 +8,12 @@ import hashlib
 import json
 from typing import Callable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_save
 
 from annotation.models import IdempotencyRecord
-from config.exceptions import ConflictError
+from config.exceptions import ConflictError, DomainError
+from config.fast_insert import insert_row
 
 
 def request_hash(payload) -> str:
@@ -32,22 +34,44 @@ def idempotent_write(*, user, key: str, scope: str, payload, write: Callable[[],
                      on_conflict: Callable[[], Exception]) -> tuple[dict, bool]:
     """Run ``write`` once per (user, key). Returns (response, replayed).
 
+    The write runs first and the record is inserted after it in the same transaction, so the
+    (user, key) unique constraint is the guard: a retry either fails on that constraint or on the
+    labels' own constraints (or on a check of the labels it finds already stored), its
+    transaction rolls back, and the answer recorded by the first request is returned. A first
+    request therefore costs no lookup at all; only a retry pays one.
+
     ``on_conflict`` builds the error raised when the write hit a uniqueness constraint for a
     reason other than this key (a label that already exists under another key).
     """
     digest = request_hash(payload)
-    record = IdempotencyRecord.objects.filter(user=user, key=key).first()
-    if record is not None:
-        return _replay(record, scope, digest), True
     try:
         with transaction.atomic():
             response = write()
-            IdempotencyRecord.objects.create(
-                user=user, key=key, scope=scope, request_hash=digest, response=response
-            )
+            _record_insert(IdempotencyRecord(user=user, key=key, scope=scope, request_hash=digest,
+                                             response=response))
     except IntegrityError:
-        record = IdempotencyRecord.objects.filter(user=user, key=key).first()
-        if record is not None:
-            return _replay(record, scope, digest), True
+        replay = _recorded(user, key, scope, digest)
+        if replay is not None:
+            return replay, True
         raise on_conflict() from None
+    except DomainError:
+        # A retry whose labels are already stored can fail a check before reaching a constraint
+        # (an assignment already submitted, a lease since expired): it still gets its answer.
+        replay = _recorded(user, key, scope, digest)
+        if replay is not None:
+            return replay, True
+        raise
     return response, False
+
+
+def _record_insert(record: IdempotencyRecord) -> None:
+    """INSERT the record without the ORM's per-call compilation (hot path), then send its
+    ``post_save`` as a save would, so the submission's audit entry is written."""
+    insert_row(record)
+    post_save.send(sender=IdempotencyRecord, instance=record, created=True, raw=False,
+                   using=connection.alias, update_fields=None)
+
+
+def _recorded(user, key: str, scope: str, digest: str) -> dict | None:
+    record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+    return None if record is None else _replay(record, scope, digest)

@@ -182,6 +182,8 @@ def _submission_saved(sender, instance, created, raw=False, **kwargs):
 
 
 def _submission_dataset(label: str, record, response: dict) -> int | None:
+    if response.get("dataset") is not None:  # a vote batch names its dataset
+        return response["dataset"]
     Clip = apps.get_model("datasets", "Clip")
     clip_id = response.get("clip")
     if clip_id is None:

@@ -16,3 +16,4 @@ class TokenObtainApi(ObtainAuthToken):
     @extend_schema(operation_id="auth_token_obtain")
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
+

@@ -1,20 +1,20 @@
 """Submitting raw labels: severity votes and repetition end points."""
+from datetime import datetime
+from typing import NamedTuple
+
 from django.utils import timezone
 
 from annotation.idempotency import idempotent_write
-from annotation.models import Assignment, EndPointMark, SeverityVote
+from annotation.services import vote_sql
+from annotation.models import Assignment, EndPointMark
 from config.exceptions import ConflictError, DomainError, ForbiddenError
-from datasets.models import Clip, ErrorType, Repetition
+from datasets.models import Clip
 
 MAX_MARKS_PER_CLIP = 2000
 
 
-def _held_assignments(*, user, clip_ids, kind) -> dict[int, Assignment]:
-    rows = Assignment.objects.filter(annotator=user, clip_id__in=clip_ids, kind=kind)
-    return {a.clip_id: a for a in rows}
-
-
-def _check_lease(assignment: Assignment, now) -> None:
+def _check_lease(assignment, now) -> None:
+    """``assignment``: an Assignment, or anything with its clip_id, state and lease_expires_at."""
     if assignment.state == Assignment.State.LEASED and assignment.lease_expires_at and assignment.lease_expires_at < now:
         raise ConflictError(
             f"Your lease on clip {assignment.clip_id} expired at {assignment.lease_expires_at:%Y-%m-%d %H:%M:%S}Z; "
@@ -29,6 +29,11 @@ def vote_submit(*, user, client_key: str, votes: list[dict]) -> tuple[dict, bool
     Checks every vote before writing any: the repetition exists and its clip is assigned to the
     user for severity voting, the error type belongs to the clip's exercise, no vote is repeated.
     Idempotent by ``client_key``. Returns (response, replayed).
+
+    This is the hottest write path (every annotator, every few seconds), so it costs two reads
+    (repetitions with the clip and the user's assignment in one query; the error types) and two
+    inserts (votes; the idempotency record), and leaves "already voted" to the database's unique
+    constraint instead of a lookup.
     """
     if not votes:
         raise DomainError("Send at least one vote.", code="empty_submission")
@@ -39,41 +44,43 @@ def vote_submit(*, user, client_key: str, votes: list[dict]) -> tuple[dict, bool
 
     def write():
         rep_ids = {r for r, _ in pairs}
-        reps = {r.pk: r for r in Repetition.objects.filter(pk__in=rep_ids).select_related("clip")}
-        missing = sorted(rep_ids - set(reps))
-        held = _held_assignments(user=user, clip_ids={r.clip_id for r in reps.values()},
-                                 kind=Assignment.Kind.SEVERITY)
-        not_held = sorted(r for r in rep_ids if r in reps and reps[r].clip_id not in held)
-        if missing or not_held:
-            raise ForbiddenError(
-                f"You are not assigned repetition(s) {sorted(missing + not_held)} for severity voting.",
-                code="not_assigned",
-            )
+        targets = _vote_targets(user=user, rep_ids=rep_ids)
+        not_held = sorted(r for r in rep_ids if r not in targets or targets[r].state is None)
+        if not_held:
+            raise ForbiddenError(f"You are not assigned repetition(s) {not_held} for severity voting.",
+                                 code="not_assigned")
         now = timezone.now()
-        for assignment in held.values():
-            _check_lease(assignment, now)
-        et_ids = {e for _, e in pairs}
-        et_exercise = dict(ErrorType.objects.filter(pk__in=et_ids).values_list("pk", "exercise_id"))
-        wrong = sorted({e for r, e in pairs if et_exercise.get(e) != reps[r].clip.exercise_id})
+        for target in targets.values():
+            _check_lease(target, now)
+        et_exercise = vote_sql.error_type_exercises({e for _, e in pairs})
+        wrong = sorted({e for r, e in pairs if et_exercise.get(e) != targets[r].exercise_id})
         if wrong:
             raise DomainError(f"Error type(s) {wrong} do not belong to the clip's exercise.",
                               code="error_type_mismatch")
-        existing = SeverityVote.objects.filter(
-            annotator=user, repetition_id__in=rep_ids, error_type_id__in=et_ids
-        ).values_list("repetition_id", "error_type_id")
-        clash = sorted(set(existing) & set(pairs))
-        if clash:
-            raise ConflictError(f"You already voted on {clash}.", code="vote_exists")
-        created = SeverityVote.objects.bulk_create(
-            SeverityVote(repetition_id=r, error_type_id=e, annotator=user, value=v["value"], client_key=client_key)
-            for (r, e), v in zip(pairs, votes)
-        )
-        return {"client_key": client_key, "stored": len(created)}
+        vote_sql.votes_insert(rows=[(r, e, v["value"]) for (r, e), v in zip(pairs, votes)],
+                              annotator_id=user.pk, client_key=client_key, created_at=now)
+        datasets = {t.dataset_id for t in targets.values()}
+        return {"client_key": client_key, "stored": len(pairs),
+                "dataset": datasets.pop() if len(datasets) == 1 else None}
 
     return idempotent_write(
         user=user, key=client_key, scope="votes", payload=payload, write=write,
-        on_conflict=lambda: ConflictError("A vote in this batch already exists.", code="vote_exists"),
+        on_conflict=lambda: ConflictError("You already voted on a (repetition, error type) of this batch.",
+                                          code="vote_exists"),
     )
+
+
+class _VoteTarget(NamedTuple):
+    clip_id: int
+    exercise_id: int
+    dataset_id: int
+    state: str | None  # of the user's severity assignment on the clip; None when there is none
+    lease_expires_at: datetime | None
+
+
+def _vote_targets(*, user, rep_ids) -> dict[int, _VoteTarget]:
+    """Each repetition's clip, exercise, dataset and the user's severity assignment, in one query."""
+    return {pk: _VoteTarget(*rest) for pk, *rest in vote_sql.vote_target_rows(user_id=user.pk, rep_ids=rep_ids)}
 
 
 def end_points_submit(*, user, clip: Clip, client_key: str, frames: list[int]) -> tuple[dict, bool]:

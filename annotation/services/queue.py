@@ -28,12 +28,14 @@ looks first into a shared window of the best open clips (recomputed at most once
 process), so a request does not rank the whole dataset; see ``_window``.
 """
 import logging
+import threading
 from datetime import timedelta
 
 import numpy as np
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db import connection, transaction
+from django.db.models import BooleanField, Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -92,19 +94,65 @@ def may_take(user, kind: str) -> bool:
     return has_role(user, *KIND_ROLES.get(kind, ()))
 
 
-def _holder_q(now) -> Q:
-    """Assignments that count toward a clip's quota."""
-    live = Q(state=Assignment.State.SUBMITTED) | Q(state=Assignment.State.LEASED, lease_expires_at__gt=now)
-    return live & ~Q(item_ref=SENT_BACK)
+# The per-request conditions are SQL fragments on the clip row, not ORM subqueries: composing
+# a handful of Exists/OuterRef subqueries costs Django several milliseconds per request, ten
+# times what PostgreSQL needs to run them, and ``next`` is the one call fifty annotators make
+# at once. Each rule is written once, here, and every query of the queue uses it.
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _clip_id() -> str:
+    return f"{_q(Clip._meta.db_table)}.{_q('id')}"
+
+
+def _holders_sql(*, kind: str, now, clip_id: str | None = None, other_than=None) -> tuple[str, list]:
+    """How many assignments count toward the quota of the clip ``clip_id`` (SQL, params).
+
+    ``clip_id`` defaults to the outer query's clip row; ``other_than`` leaves one annotator out.
+    """
+    sql = (f"(SELECT COUNT(*) FROM {_q(Assignment._meta.db_table)} h WHERE h.clip_id = {clip_id or _clip_id()}"
+           " AND h.kind = %s AND (h.state = %s OR (h.state = %s AND h.lease_expires_at > %s))"
+           " AND h.item_ref <> %s")
+    params = [kind, Assignment.State.SUBMITTED, Assignment.State.LEASED, now, SENT_BACK]
+    if other_than is not None:
+        sql += " AND h.annotator_id <> %s"
+        params.append(other_than.pk)
+    return sql + ")", params
+
+
+def _holders(*, kind: str, now) -> RawSQL:
+    return RawSQL(*_holders_sql(kind=kind, now=now), output_field=IntegerField())
+
+
+def _not_done_by_sql(*, user, kind: str) -> tuple[str, list]:
+    """The clip row is not one ``user`` did, skipped, or may not take for ``kind`` (SQL, params)."""
+    assignments = _q(Assignment._meta.db_table)
+    clip_id = _clip_id()
+    # Submitted or skipped by this user (skipped items never come back to the one who skipped).
+    sql = (f"NOT EXISTS (SELECT 1 FROM {assignments} d WHERE d.annotator_id = %s AND d.clip_id = {clip_id}"
+           " AND d.kind = %s AND (d.state = %s OR d.item_ref = %s))")
+    params = [user.pk, kind, Assignment.State.SUBMITTED, RELEASED]
+    if kind == Kind.SEVERITY:
+        # A vote batch stored while the "complete" call was lost still means "already did it".
+        sql += (f" AND NOT EXISTS (SELECT 1 FROM {_q(SeverityVote._meta.db_table)} v"
+                f" JOIN {_q(Repetition._meta.db_table)} r ON r.id = v.repetition_id"
+                f" WHERE v.annotator_id = %s AND r.clip_id = {clip_id})")
+        params.append(user.pk)
+    # FLEX: a reviewer of a sample never annotates it (the kg app refuses that submission),
+    # and a stage 1 annotator never reviews it.
+    other_stage = {Kind.FLEX_STAGE1: Kind.FLEX_STAGE2, Kind.FLEX_STAGE2: Kind.FLEX_STAGE1}.get(kind)
+    if other_stage:
+        sql += (f" AND NOT EXISTS (SELECT 1 FROM {assignments} o WHERE o.annotator_id = %s"
+                f" AND o.clip_id = {clip_id} AND o.kind = %s)")
+        params += [user.pk, other_stage]
+    return sql, params
 
 
 def _count_subquery(queryset: QuerySet) -> Coalesce:
     counted = queryset.order_by().values("clip_id").annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def _holders_of(kind: str, now) -> QuerySet:
-    return Assignment.objects.filter(clip_id=OuterRef("pk"), kind=kind).filter(_holder_q(now))
 
 
 def _stage1_submitted() -> QuerySet:
@@ -122,32 +170,33 @@ def candidate_clips(*, user, dataset: Dataset, kind: str, now) -> QuerySet:
     The quota and exclusions are evaluated at read time; ``queue_next`` re-checks them under the
     clip's lock.
     """
-    quota = QUOTAS[kind]
+    qs = _open_clips(dataset=dataset, kind=kind, now=now).select_related("exercise")
+    return _ordered(_not_done_by(qs, user=user, kind=kind), dataset=dataset, kind=kind)
+
+
+def _open_clips(*, dataset: Dataset, kind: str, now) -> QuerySet:
+    """Clips of ``dataset`` that still need ``kind`` labels from someone, annotated with ``holders``.
+
+    Only conditions that are the same for every annotator: the shared window is built from these.
+    """
     qs = (
-        Clip.objects.select_related("exercise").filter(dataset=dataset).filter(_has_media())
-        .annotate(holders=_count_subquery(_holders_of(kind, now)))
-        .filter(holders__lt=quota)
+        Clip.objects.filter(dataset=dataset).filter(_has_media())
+        .annotate(holders=_holders(kind=kind, now=now))
+        .filter(holders__lt=QUOTAS[kind])
     )
-    done_or_skipped = Assignment.objects.filter(annotator=user, clip_id=OuterRef("pk"), kind=kind).filter(
-        Q(state=Assignment.State.SUBMITTED) | Q(item_ref=RELEASED)
-    )
-    qs = qs.exclude(Exists(done_or_skipped))
     if kind == Kind.SEVERITY:
         qs = qs.filter(Exists(Repetition.objects.filter(clip_id=OuterRef("pk"))),
                        Exists(ErrorType.objects.filter(exercise_id=OuterRef("exercise_id"))))
-        # A vote batch stored while the "complete" call was lost still means "already did it".
-        qs = qs.exclude(Exists(SeverityVote.objects.filter(annotator=user, repetition__clip_id=OuterRef("pk"))))
     if kind == Kind.SEGMENTS:
         qs = qs.filter(Exists(ErrorType.objects.filter(exercise_id=OuterRef("exercise_id"))))
-    if kind == Kind.FLEX_STAGE1:
-        # A reviewer of a sample never annotates it (the kg app refuses that submission).
-        qs = qs.exclude(Exists(Assignment.objects.filter(annotator=user, clip_id=OuterRef("pk"),
-                                                         kind=Kind.FLEX_STAGE2)))
     if kind == Kind.FLEX_STAGE2:
         qs = qs.annotate(stage1=_count_subquery(_stage1_submitted())).filter(stage1__gte=QUOTAS[Kind.FLEX_STAGE1])
-        qs = qs.exclude(Exists(Assignment.objects.filter(annotator=user, clip_id=OuterRef("pk"),
-                                                         kind=Kind.FLEX_STAGE1)))
-    return _ordered(qs, dataset=dataset, kind=kind)
+    return qs
+
+
+def _not_done_by(qs: QuerySet, *, user, kind: str) -> QuerySet:
+    """``qs`` without the clips ``user`` already did, skipped, or may not take for ``kind``."""
+    return qs.filter(RawSQL(*_not_done_by_sql(user=user, kind=kind), output_field=BooleanField()))
 
 
 def _ordered(qs: QuerySet, *, dataset: Dataset, kind: str) -> QuerySet:
@@ -165,25 +214,54 @@ _WINDOW = 200
 _WINDOW_TTL_S = 1.0
 
 
+# One thread per process recomputes an expired window; the others wait for it instead of
+# running the same dataset scan side by side (fifty annotators starting at once would otherwise
+# make every thread of every worker scan the dataset at the same instant). The query takes no
+# row lock, so the thread holding this lock never waits on another transaction.
+_window_recompute = threading.Lock()
+
+
 def _window(*, dataset: Dataset, kind: str, now) -> list[int]:
     key = f"formlab:queue:window:{dataset.pk}:{dataset.created_at.timestamp()}:{kind}"
     ids = cache.get(key)
     if ids is None:
-        quota = QUOTAS[kind]
-        ids = list(
-            Clip.objects.filter(dataset=dataset).filter(_has_media())
-            .annotate(holders=_count_subquery(_holders_of(kind, now))).filter(holders__lt=quota)
-            .order_by("-holders", "pk").values_list("pk", flat=True)[:_WINDOW])
-        cache.set(key, ids, _WINDOW_TTL_S)
+        with _window_recompute:
+            ids = cache.get(key)
+            if ids is None:
+                ids = list(_open_clips(dataset=dataset, kind=kind, now=now).order_by("-holders", "pk")
+                           .values_list("pk", flat=True)[:_WINDOW])
+                cache.set(key, ids, _WINDOW_TTL_S)
     return ids
 
 
-def _lock_breadth_first(*, candidates: QuerySet, dataset: Dataset, kind: str, now) -> Clip | None:
+def _in_window(window: list[int]) -> QuerySet:
+    """The window's clips, still open (live holder count), best first.
+
+    The window was built at most ``_WINDOW_TTL_S`` ago from ``_open_clips``; of its conditions
+    only the holder count changes that fast, so only that one is evaluated again here (and once
+    more under the clip's lock by ``_still_open``). On PostgreSQL the ids travel as one array
+    parameter: two hundred ``IN`` placeholders cost more to build and parse than the query
+    costs to run.
+    """
+    if connection.vendor == "postgresql":
+        # "id = ANY(array)" is an index condition; "id IN (SELECT unnest(...))" is planned as a
+        # hash join over a scan of every clip.
+        column = f"{connection.ops.quote_name(Clip._meta.db_table)}.{connection.ops.quote_name('id')}"
+        ids = RawSQL(f"{column} = ANY(%s)", (window,), output_field=BooleanField())
+    else:
+        ids = Q(pk__in=window)
+    return Clip.objects.select_related("exercise").filter(ids)
+
+
+def _lock_breadth_first(*, user, dataset: Dataset, kind: str, now, rejected: list[int]) -> Clip | None:
     window = _window(dataset=dataset, kind=kind, now=now)
     if window:
-        clip = clip_lock_first_free(candidates=candidates.filter(pk__in=window))
+        in_window = _in_window(window).annotate(holders=_holders(kind=kind, now=now)).filter(holders__lt=QUOTAS[kind])
+        in_window = _not_done_by(in_window, user=user, kind=kind).exclude(pk__in=rejected).order_by("-holders", "pk")
+        clip = clip_lock_first_free(candidates=in_window)
         if clip is not None:
             return clip
+    candidates = candidate_clips(user=user, dataset=dataset, kind=kind, now=now).exclude(pk__in=rejected)
     return clip_lock_first_free(candidates=candidates)
 
 
@@ -253,10 +331,15 @@ def _lock_by_uncertainty(*, candidates: QuerySet, ranking: list[int]) -> Clip | 
 
 
 def _still_open(*, clip: Clip, user, kind: str, now) -> bool:
-    """Re-check, under the clip's lock, that the clip still has room for ``user``."""
-    holders = Assignment.objects.filter(clip=clip, kind=kind).filter(_holder_q(now)).exclude(annotator=user)
-    if holders.count() >= QUOTAS[kind]:
-        return False
+    """Re-check, under the clip's lock, that the clip still has room for ``user``.
+
+    A new statement sees what other transactions committed since the locking query started.
+    """
+    holders, params = _holders_sql(kind=kind, now=now, clip_id="%s", other_than=user)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {holders}", [clip.pk, *params])
+        if cursor.fetchone()[0] >= QUOTAS[kind]:
+            return False
     if kind == Kind.FLEX_STAGE2:
         stage1 = Assignment.objects.filter(clip=clip, kind=Kind.FLEX_STAGE1, state=Assignment.State.SUBMITTED)
         if stage1.exclude(item_ref=SENT_BACK).count() < QUOTAS[Kind.FLEX_STAGE1]:
@@ -274,13 +357,17 @@ def _check_may_take(*, user, dataset: Dataset, kind: str) -> None:
 
 
 def _held_lease(*, user, dataset: Dataset, kind: str, now) -> Assignment | None:
-    return (
+    # The dataset is checked here, not in SQL: filtering on the clip's dataset lets the planner
+    # start from the dataset's clips (it does, on a freshly imported dataset whose statistics
+    # are not gathered yet) and probe each one, thousands of probes per request. An annotator
+    # holds at most a few live leases of a kind, so reading them all is one short index scan.
+    leases = (
         Assignment.objects.select_related("clip", "clip__exercise")
-        .filter(annotator=user, kind=kind, clip__dataset=dataset, state=Assignment.State.LEASED,
-                lease_expires_at__gt=now)
+        .filter(annotator=user, kind=kind, state=Assignment.State.LEASED, lease_expires_at__gt=now)
         .exclude(item_ref__in=[RELEASED, SENT_BACK])
-        .order_by("lease_expires_at", "pk").first()
+        .order_by("lease_expires_at", "pk")
     )
+    return next((lease for lease in leases if lease.clip.dataset_id == dataset.pk), None)
 
 
 def _finished_elsewhere(assignment: Assignment) -> bool:
@@ -313,11 +400,11 @@ def queue_next(*, user, dataset: Dataset, kind: str) -> Assignment | None:
                    if dataset.queue_order == Dataset.QueueOrder.UNCERTAINTY_FIRST else None)
         rejected: list[int] = []
         for _attempt in range(_MAX_ATTEMPTS):
-            candidates = candidate_clips(user=user, dataset=dataset, kind=kind, now=now).exclude(pk__in=rejected)
             if ranking:
+                candidates = candidate_clips(user=user, dataset=dataset, kind=kind, now=now).exclude(pk__in=rejected)
                 clip = _lock_by_uncertainty(candidates=candidates, ranking=ranking)
             else:
-                clip = _lock_breadth_first(candidates=candidates, dataset=dataset, kind=kind, now=now)
+                clip = _lock_breadth_first(user=user, dataset=dataset, kind=kind, now=now, rejected=rejected)
             if clip is None:
                 return None
             if not _still_open(clip=clip, user=user, kind=kind, now=now):

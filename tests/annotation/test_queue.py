@@ -7,6 +7,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from annotation.models import Assignment, SeverityVote
+from annotation.services import queue as queue_service
 from annotation.services.labels import end_points_submit
 from annotation.services.queue import (
     assignment_complete, clip_send_back, queue_next, queue_progress, queue_release,
@@ -252,6 +253,54 @@ def test_flex_stage2_waits_for_three_stage1_sets_and_never_goes_to_a_stage1_anno
     assert early is None
     assert stage1_member is None
     assert review.clip_id == clips[0].pk
+
+
+@pytest.mark.django_db
+def test_a_flex_reviewer_is_never_handed_stage1_of_a_sample_they_review():
+    # given
+    dataset, clips = make_clips(2, kind=Dataset.Kind.FLEX)
+    both = UserFactory(roles=["annotator", "reviewer"])
+    Assignment.objects.create(annotator=both, clip=clips[0], kind=K.FLEX_STAGE2, state=Assignment.State.SUBMITTED,
+                              submitted_at=timezone.now())
+    # when
+    stage1 = queue_next(user=both, dataset=dataset, kind=K.FLEX_STAGE1)
+    # then
+    assert stage1.clip_id == clips[1].pk
+
+
+@pytest.mark.django_db
+def test_a_voter_whose_lease_expired_is_not_handed_the_clip_again():
+    # given: votes stored, the "complete" call lost, then the lease ran out
+    dataset, clips = make_clips(2, reps=1)
+    error_type = ErrorTypeFactory(exercise=clips[0].exercise)
+    user, = annotators(1)
+    lease = queue_next(user=user, dataset=dataset, kind=K.SEVERITY)
+    SeverityVote.objects.create(repetition=lease.clip.repetitions.get(), error_type=error_type,
+                                annotator=user, value=1, client_key="k")
+    Assignment.objects.filter(pk=lease.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    # when
+    following = queue_next(user=user, dataset=dataset, kind=K.SEVERITY)
+    # then
+    assert following.clip_id == clips[1].pk
+
+
+@pytest.mark.django_db
+def test_a_clip_outside_the_shared_window_is_handed_out_once_the_window_holds_nothing_for_you():
+    # given: the window of best open clips (200) is all done by this annotator
+    dataset, clips = make_clips(queue_service._WINDOW + 1)
+    user, = annotators(1)
+    Assignment.objects.bulk_create(
+        Assignment(annotator=user, clip=clip, kind=K.ENDPOINTS, state=Assignment.State.SUBMITTED,
+                   submitted_at=timezone.now()) for clip in clips[:-1])
+    others = annotators(2)
+    for other in others:  # two holders each: the done clips rank first, breadth first
+        Assignment.objects.bulk_create(
+            Assignment(annotator=other, clip=clip, kind=K.ENDPOINTS, state=Assignment.State.SUBMITTED,
+                       submitted_at=timezone.now()) for clip in clips[:-1])
+    # when
+    handed = queue_next(user=user, dataset=dataset, kind=K.ENDPOINTS)
+    # then
+    assert handed.clip_id == clips[-1].pk
 
 
 @pytest.mark.django_db

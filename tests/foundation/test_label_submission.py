@@ -149,3 +149,49 @@ def test_annotator_never_sees_another_annotators_marks(marking, api_client_for):
     seen = client.get(f"/api/clips/{clip.pk}/end-points/").json()["results"]
     # then
     assert seen == []
+
+
+def _expire_lease(user, clip):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Assignment.objects.filter(annotator=user, clip=clip).update(
+        state=Assignment.State.LEASED, lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+
+@pytest.mark.django_db
+def test_a_vote_on_an_expired_lease_is_refused_and_stores_nothing(voting):
+    client, user, rep, et = voting
+    _expire_lease(user, rep.clip)
+    response = post_votes(client, new_key(), [{"repetition": rep.pk, "error_type": et.pk, "value": 1}])
+    assert response.status_code == 409 and response.json()["error"]["code"] == "lease_expired"
+    assert SeverityVote.objects.count() == 0 and IdempotencyRecord.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_retry_arriving_after_the_lease_ran_out_still_gets_the_first_answer(voting):
+    # given: a vote stored, then the lease runs out before the client's retry arrives
+    client, user, rep, et = voting
+    key, body = new_key(), [{"repetition": rep.pk, "error_type": et.pk, "value": 3}]
+    first = post_votes(client, key, body)
+    _expire_lease(user, rep.clip)
+    # when
+    retry = post_votes(client, key, body)
+    # then
+    assert retry.status_code == 200 and retry.json() == dict(first.json(), replayed=True)
+    assert SeverityVote.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_vote_batch_names_its_dataset_and_is_audited_once(voting):
+    from audit.models import AuditEntry
+
+    client, user, rep, et = voting
+    key = new_key()
+    response = post_votes(client, key, [{"repetition": rep.pk, "error_type": et.pk, "value": 0}])
+    assert response.json()["dataset"] == rep.clip.dataset_id
+    entry = AuditEntry.objects.get(object_id=key)
+    assert (entry.object_type, entry.actor_id, entry.dataset_id) == ("annotation.SeverityVote", user.pk,
+                                                                     rep.clip.dataset_id)
+    assert entry.changes["stored"] == 1
