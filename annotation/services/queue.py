@@ -43,7 +43,7 @@ from annotation.lock_objects import annotator_lock, clip_lock_first_free, clips_
 from annotation.models import Assignment, SeverityVote
 from annotation.roles import ADMIN, ANNOTATOR, CURATOR, REVIEWER, has_role
 from config.exceptions import ConflictError, DomainError, ForbiddenError, NotFoundError
-from datasets.models import Clip, Dataset, ErrorType, Repetition
+from datasets.models import Clip, Dataset, ErrorType, Exercise, Repetition
 
 logger = logging.getLogger(__name__)
 
@@ -250,7 +250,9 @@ def _in_window(window: list[int]) -> QuerySet:
         ids = RawSQL(f"{column} = ANY(%s)", (window,), output_field=BooleanField())
     else:
         ids = Q(pk__in=window)
-    return Clip.objects.select_related("exercise").filter(ids)
+    # No join here (not even the exercise): on a freshly imported dataset, whose statistics are
+    # not gathered yet, a join let the planner walk clips by exercise instead of by id.
+    return Clip.objects.filter(ids)
 
 
 def _lock_breadth_first(*, user, dataset: Dataset, kind: str, now, rejected: list[int]) -> Clip | None:
@@ -260,6 +262,7 @@ def _lock_breadth_first(*, user, dataset: Dataset, kind: str, now, rejected: lis
         in_window = _not_done_by(in_window, user=user, kind=kind).exclude(pk__in=rejected).order_by("-holders", "pk")
         clip = clip_lock_first_free(candidates=in_window)
         if clip is not None:
+            clip.exercise = Exercise.objects.get(pk=clip.exercise_id)  # the answer names it
             return clip
     candidates = candidate_clips(user=user, dataset=dataset, kind=kind, now=now).exclude(pk__in=rejected)
     return clip_lock_first_free(candidates=candidates)
