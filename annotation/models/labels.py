@@ -22,8 +22,12 @@ class EndPointMark(models.Model):
 
 
 class SeverityVote(models.Model):
-    repetition = models.ForeignKey(Repetition, on_delete=models.CASCADE, related_name="votes")
-    error_type = models.ForeignKey(ErrorType, on_delete=models.PROTECT, related_name="votes")
+    # No single-column index on repetition (the unique constraint below starts with it) nor on
+    # error_type (nothing reads votes by error type alone: aggregation reads them all, and only
+    # deleting an error type looks them up that way). At ~9 M rows each index costs ~20 s of
+    # every bulk import; annotator keeps its index ("my votes" listings).
+    repetition = models.ForeignKey(Repetition, on_delete=models.CASCADE, related_name="votes", db_index=False)
+    error_type = models.ForeignKey(ErrorType, on_delete=models.PROTECT, related_name="votes", db_index=False)
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     value = models.SmallIntegerField()
     client_key = models.CharField(max_length=64)
