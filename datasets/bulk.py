@@ -5,7 +5,6 @@ explicit primary keys from a reserved block so callers can link child rows witho
 """
 import io
 from collections.abc import Mapping
-from contextlib import contextmanager
 
 import numpy as np
 import pyarrow as pa
@@ -115,38 +114,3 @@ def skip_reference_checks() -> bool:
         return False
     return True
 
-
-@contextmanager
-def indexes_deferred(model, *, n_rows: int):
-    """Around a bulk load of ``n_rows`` into a table that holds fewer rows than that: drop the
-    table's plain indexes (never the primary key nor a unique constraint) and build each again
-    once the load is done, in the same transaction. One index build over the loaded table costs
-    a fraction of updating the index row by row (at 9 M votes: ~5 s instead of ~25 s each).
-
-    DROP INDEX locks the table (ACCESS EXCLUSIVE) until the transaction ends, so readers and
-    writers of the table wait for the load; on a table already larger than the load this does
-    nothing (the lock would cost more than it saves). PostgreSQL only; must run inside a
-    transaction (an error rolls the drops back with everything else). Yields the dropped names.
-    """
-    if not is_postgres():
-        yield []
-        return
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {connection.ops.quote_name(table)} LIMIT %s) AS s",
-                       [n_rows])
-        if cursor.fetchone()[0] >= n_rows:
-            yield []
-            return
-        cursor.execute(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
-            "AND i.tablename = %s AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
-            "WHERE c.conrelid = %s::regclass AND c.conname = i.indexname)", [table, table])
-        indexes = cursor.fetchall()
-        for name, _ in indexes:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    yield [name for name, _ in indexes]
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        for _, definition in indexes:
-            cursor.execute(definition)
