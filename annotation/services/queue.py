@@ -174,13 +174,16 @@ def candidate_clips(*, user, dataset: Dataset, kind: str, now) -> QuerySet:
     return _ordered(_not_done_by(qs, user=user, kind=kind), dataset=dataset, kind=kind)
 
 
-def _open_clips(*, dataset: Dataset, kind: str, now) -> QuerySet:
+def _open_clips(*, dataset: Dataset, kind: str, now, ids: list[int] | None = None) -> QuerySet:
     """Clips of ``dataset`` that still need ``kind`` labels from someone, annotated with ``holders``.
 
     Only conditions that are the same for every annotator: the shared window is built from these.
+    ``ids`` (clips of ``dataset``, e.g. a ranking from its label set) replaces the dataset filter:
+    with both, the planner may read every clip of the dataset and test each against the ids.
     """
+    clips = Clip.objects.filter(dataset=dataset) if ids is None else Clip.objects.filter(_in_ids(ids))
     qs = (
-        Clip.objects.filter(dataset=dataset).filter(_has_media())
+        clips.filter(_has_media())
         .annotate(holders=_holders(kind=kind, now=now))
         .filter(holders__lt=QUOTAS[kind])
     )
@@ -331,11 +334,11 @@ def uncertainty_ranking(*, dataset: Dataset, kind: str) -> list[int] | None:
 def _lock_by_uncertainty(*, user, dataset: Dataset, kind: str, now, rejected: list[int],
                          ranking: list[int]) -> Clip | None:
     """Lock the first free candidate in ranking order, one window of ranked ids at a time."""
-    candidates = _not_done_by(_open_clips(dataset=dataset, kind=kind, now=now), user=user, kind=kind)
-    candidates = candidates.exclude(pk__in=rejected)
     for start in range(0, len(ranking), _RANK_WINDOW):
-        window = ranking[start:start + _RANK_WINDOW]
-        clip = clip_lock_first_free(candidates=candidates.filter(_in_ids(window)).order_by(_rank_in(window), "pk"))
+        window = ranking[start:start + _RANK_WINDOW]  # clips of the dataset: its label set ranked them
+        candidates = _not_done_by(_open_clips(dataset=dataset, kind=kind, now=now, ids=window), user=user, kind=kind)
+        candidates = candidates.exclude(pk__in=rejected).order_by(_rank_in(window), "pk")
+        clip = clip_lock_first_free(candidates=candidates)
         if clip is not None:
             return _with_exercise(clip)
     unranked = candidate_clips(user=user, dataset=dataset, kind=kind, now=now).exclude(pk__in=rejected)
