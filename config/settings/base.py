@@ -92,15 +92,23 @@ TEMPLATES = [
 ]
 
 _SQLITE_URL = f"sqlite:///{VAR_DIR / 'formlab.sqlite3'}"
-DATABASES = {"default": env.db("DATABASE_URL", default=_SQLITE_URL)}
+
+
+def embedded_sqlite_options(database: dict) -> dict:
+    """The options an SQLite database needs to serve several web workers at once (also used by
+    the production settings). WAL lets readers run beside the one writer; IMMEDIATE takes the
+    write lock at BEGIN so two writers queue on the busy timeout instead of failing mid-way."""
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+        }
+    return database
+
+
+DATABASES = {"default": embedded_sqlite_options(env.db("DATABASE_URL", default=_SQLITE_URL))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so
-    # two writers queue on the busy timeout instead of failing mid-transaction.
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "timeout": 30,
-        "transaction_mode": "IMMEDIATE",
-    }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)

@@ -2,14 +2,14 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *  # noqa: F401,F403
-from config.settings.base import env
+from config.settings.base import embedded_sqlite_options, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
 if SECRET_KEY.startswith("formlab-insecure") or len(SECRET_KEY) < 40:
     raise ImproperlyConfigured("Set SECRET_KEY to a long random value (not the development default).")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
-DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES = {"default": embedded_sqlite_options(env.db("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -101,3 +101,17 @@ def test_settings_modules_hold_no_literal_secret():
     prod = (ROOT / "config/settings/production.py").read_text()
     assert 'SECRET_KEY = env("SECRET_KEY")' in prod
     assert "password" not in prod.lower()
+
+
+def test_production_settings_on_sqlite_keep_wal_the_busy_timeout_and_immediate_transactions():
+    # Several gunicorn workers share the file: without these every concurrent write risks
+    # "database is locked" instead of queueing.
+    result = _prod("import django, json; django.setup(); from django.conf import settings; "
+                   "from django.db import connection; "
+                   "print(json.dumps(settings.DATABASES['default']['OPTIONS'])); "
+                   "c = connection.cursor(); c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])")
+    assert result.returncode == 0, result.stderr
+    options, journal = result.stdout.strip().splitlines()[-2:]
+    assert json.loads(options) == {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                                   "timeout": 30, "transaction_mode": "IMMEDIATE"}
+    assert journal == "wal"
