@@ -30,10 +30,10 @@ def vote_submit(*, user, client_key: str, votes: list[dict]) -> tuple[dict, bool
     user for severity voting, the error type belongs to the clip's exercise, no vote is repeated.
     Idempotent by ``client_key``. Returns (response, replayed).
 
-    This is the hottest write path (every annotator, every few seconds), so it costs two reads
-    (repetitions with the clip and the user's assignment in one query; the error types) and two
-    inserts (votes; the idempotency record), and leaves "already voted" to the database's unique
-    constraint instead of a lookup.
+    This is the hottest write path (every annotator, every few seconds), so it costs one read
+    (each pair's repetition, clip, the user's assignment and the error type, in one statement)
+    and the inserts (votes; the idempotency record and its audit entry), and leaves "already
+    voted" to the database's unique constraint instead of a lookup.
     """
     if not votes:
         raise DomainError("Send at least one vote.", code="empty_submission")
@@ -43,23 +43,21 @@ def vote_submit(*, user, client_key: str, votes: list[dict]) -> tuple[dict, bool
     payload = sorted((r, e, v["value"]) for (r, e), v in zip(pairs, votes))
 
     def write():
-        rep_ids = {r for r, _ in pairs}
-        targets = _vote_targets(user=user, rep_ids=rep_ids)
-        not_held = sorted(r for r in rep_ids if r not in targets or targets[r].state is None)
+        checks = [_VoteCheck(*row) for row in vote_sql.vote_check_rows(user_id=user.pk, pairs=pairs)]
+        not_held = sorted({c.repetition for c in checks if c.clip_id is None or c.state is None})
         if not_held:
             raise ForbiddenError(f"You are not assigned repetition(s) {not_held} for severity voting.",
                                  code="not_assigned")
         now = timezone.now()
-        for target in targets.values():
-            _check_lease(target, now)
-        et_exercise = vote_sql.error_type_exercises({e for _, e in pairs})
-        wrong = sorted({e for r, e in pairs if et_exercise.get(e) != targets[r].exercise_id})
+        for check in checks:
+            _check_lease(check, now)
+        wrong = sorted({c.error_type for c in checks if c.error_type_exercise_id != c.exercise_id})
         if wrong:
             raise DomainError(f"Error type(s) {wrong} do not belong to the clip's exercise.",
                               code="error_type_mismatch")
         vote_sql.votes_insert(rows=[(r, e, v["value"]) for (r, e), v in zip(pairs, votes)],
                               annotator_id=user.pk, client_key=client_key, created_at=now)
-        datasets = {t.dataset_id for t in targets.values()}
+        datasets = {c.dataset_id for c in checks}
         return {"client_key": client_key, "stored": len(pairs),
                 "dataset": datasets.pop() if len(datasets) == 1 else None}
 
@@ -70,17 +68,16 @@ def vote_submit(*, user, client_key: str, votes: list[dict]) -> tuple[dict, bool
     )
 
 
-class _VoteTarget(NamedTuple):
-    clip_id: int
-    exercise_id: int
-    dataset_id: int
-    state: str | None  # of the user's severity assignment on the clip; None when there is none
+class _VoteCheck(NamedTuple):
+    """What ``vote_sql.vote_check_rows`` reads for one (repetition, error type) pair."""
+    repetition: int
+    error_type: int
+    clip_id: int | None  # None: no such repetition
+    exercise_id: int | None
+    dataset_id: int | None
+    state: str | None  # of the user's severity assignment on the clip; None: not assigned
     lease_expires_at: datetime | None
-
-
-def _vote_targets(*, user, rep_ids) -> dict[int, _VoteTarget]:
-    """Each repetition's clip, exercise, dataset and the user's severity assignment, in one query."""
-    return {pk: _VoteTarget(*rest) for pk, *rest in vote_sql.vote_target_rows(user_id=user.pk, rep_ids=rep_ids)}
+    error_type_exercise_id: int | None  # None: no such error type
 
 
 def end_points_submit(*, user, clip: Clip, client_key: str, frames: list[int]) -> tuple[dict, bool]:

@@ -1,8 +1,8 @@
-"""The severity-vote path's reads and insert, as hand-written SQL.
+"""The severity-vote path's checks and insert, as hand-written SQL.
 
 Voting is the hottest write in FormLab (every annotator, every few seconds). Building these
 statements through the ORM costs about 1-3 ms of CPU each (query compilation), several times what
-the database spends on them, so the two reads and the insert are written out once here. They run
+the database spends on them, so the batch's checks (one read) and its insert are written out once here. They run
 unchanged on PostgreSQL and SQLite; table and column names come from the models' metadata.
 """
 from django.db import connection
@@ -17,29 +17,24 @@ def _placeholders(n: int) -> str:
     return ", ".join(["%s"] * n)
 
 
-def vote_target_rows(*, user_id: int, rep_ids) -> list[tuple]:
-    """(repetition id, clip id, exercise id, dataset id, assignment state, lease expiry) per
-    repetition that exists; the last two are None when the user holds no severity assignment."""
-    rep_ids = list(rep_ids)
-    sql = (f"SELECT r.id, c.id, c.exercise_id, c.dataset_id, a.state, a.lease_expires_at "
-           f"FROM {_REP} r JOIN {_CLIP} c ON c.id = r.clip_id "
+def vote_check_rows(*, user_id: int, pairs) -> list[tuple]:
+    """One row per (repetition id, error type id) pair: the pair, then the repetition's clip id,
+    exercise id and dataset id (None when the repetition does not exist), the state and lease
+    expiry of the user's severity assignment on that clip (None when there is none), and the
+    error type's exercise id (None when it does not exist). One statement for the whole batch."""
+    pairs = list(pairs)
+    sql = (f"SELECT p.column1, p.column2, c.id, c.exercise_id, c.dataset_id, a.state, a.lease_expires_at, "
+           f"e.exercise_id FROM (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS p "
+           f"LEFT JOIN {_REP} r ON r.id = p.column1 LEFT JOIN {_CLIP} c ON c.id = r.clip_id "
            f"LEFT JOIN {_ASSIGNMENT} a ON a.clip_id = c.id AND a.annotator_id = %s AND a.kind = %s "
-           f"WHERE r.id IN ({_placeholders(len(rep_ids))})")
+           f"LEFT JOIN {ErrorType._meta.db_table} e ON e.id = p.column2")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, Assignment.Kind.SEVERITY.value, *rep_ids])
+        cursor.execute(sql, [x for pair in pairs for x in pair] + [user_id, Assignment.Kind.SEVERITY.value])
         rows = cursor.fetchall()
     if connection.vendor == "sqlite":  # SQLite hands back a datetime column's stored text
-        rows = [(*row[:5], connection.ops.convert_datetimefield_value(row[5], None, connection))
+        rows = [(*row[:6], connection.ops.convert_datetimefield_value(row[6], None, connection), row[7])
                 for row in rows]
     return rows
-
-
-def error_type_exercises(ids) -> dict[int, int]:
-    ids = list(ids)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, exercise_id FROM {ErrorType._meta.db_table} "
-                       f"WHERE id IN ({_placeholders(len(ids))})", ids)
-        return dict(cursor.fetchall())
 
 
 def votes_insert(*, rows: list[tuple], annotator_id: int, client_key: str, created_at) -> None:
