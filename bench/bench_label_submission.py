@@ -14,7 +14,7 @@ duplicates and losses must be zero. Two phases, each with its own votes:
     python bench/bench_label_submission.py                       # embedded SQLite (WAL)
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/formlab_bench_api python bench/bench_label_submission.py
 
-Options: --clients 50 --votes-per-client 200 --workers 3 --worker-class gthread --threads 4
+Options: --clients 50 --votes-per-client 200 --workers 3 --worker-class sync|gthread --threads 4
 --phases saturate,paced --rate R. Prints per-request CPU of the web server, PostgreSQL and the
 load generator (from /proc), so the figures can be compared across machines.
 Reference (same machine kind, same load): Label Studio 1.23.2 served 21 annotations/s (p99 3.1 s)
@@ -150,7 +150,7 @@ def main():
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--votes-per-client", type=int, default=200)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) + 1)
-    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--retry-rate", type=float, default=0.05)
@@ -174,8 +174,9 @@ def main():
     connection.close()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-b", f"127.0.0.1:{args.port}",
-         "-w", str(args.workers), "-k", args.worker_class, "--threads", str(args.threads),
-         "--keep-alive", "30", "--log-level", "warning"],
+         "-w", str(args.workers), "-k", args.worker_class, "--log-level", "warning"]
+        # (gunicorn turns a sync worker given --threads > 1 into gthread, so only gthread gets it)
+        + (["--threads", str(args.threads), "--keep-alive", "30"] if args.worker_class == "gthread" else []),
         cwd=ROOT, env=dict(os.environ),
     )
     results, load_before = [], os.getloadavg()[0]
