@@ -217,3 +217,39 @@ def test_the_reference_check_of_the_fast_path_refuses_a_missing_id():
             _check_references(cursor, {"datasets_clip": [clip.pk, clip.pk + 10_000]})
     assert error.value.code == "dangling_reference"
 
+
+
+def _plain_vote_indexes() -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'annotation_severityvote'")
+        return {name for (name,) in cursor.fetchall()}
+
+
+@pytest.mark.django_db
+def test_a_bulk_load_into_a_small_table_builds_plain_indexes_afterwards_and_keeps_constraints():
+    from datasets.bulk import indexes_deferred, is_postgres
+
+    if not is_postgres():  # nothing to defer on SQLite: the load goes through the indexes
+        with indexes_deferred(SeverityVote, n_rows=10) as dropped:
+            assert dropped == []
+        return
+    before = _plain_vote_indexes()
+    with indexes_deferred(SeverityVote, n_rows=10) as dropped:
+        during = _plain_vote_indexes()
+    after = _plain_vote_indexes()
+    assert dropped and set(dropped) == before - during
+    assert any("annotator" in name for name in dropped)
+    assert "severity_vote_one_per_annotator" in during and "annotation_severityvote_pkey" in during
+    assert after == before
+
+
+@pytest.mark.django_db
+def test_a_load_smaller_than_the_table_leaves_its_indexes_alone():
+    from datasets.bulk import indexes_deferred
+
+    voted_dataset(noisy_votes(n_reps=2, n_error_types=1, n_annotators=3))
+    assert SeverityVote.objects.count() == 6
+    with indexes_deferred(SeverityVote, n_rows=6) as dropped:
+        assert dropped == []
