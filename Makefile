@@ -35,15 +35,21 @@ demo: migrate
 run: demo
 	HOST=$(HOST) PORT=$(PORT) bash scripts/run.sh
 
-## make test: install test requirements and Chromium, then run the whole suite.
+## make test: install test requirements and Chromium, then run the whole suite. The suite needs
+## PostgreSQL and Redis (pg_dump backups, COPY paths, broker redelivery after a killed worker):
+## DATABASE_URL / CELERY_BROKER_URL when set, else the local servers below.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/formlab_test
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/1
 test: $(VENV)/.installed-dev
 	bash scripts/ensure_chromium.sh
 	$(PY) manage.py makemigrations --check --dry-run -v0
-	$(PY) -m pytest tests -q
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+		$(PY) -m pytest tests -q
 
 ## make test-load: the long load and fault suite (needs PostgreSQL + Redis).
 test-load: $(VENV)/.installed-dev
-	$(PY) -m pytest tests/load -q
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+		$(PY) -m pytest tests/load -q
 
 bench: $(VENV)/.installed-dev
 	@echo "See bench/README.md for each benchmark's command."
