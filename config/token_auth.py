@@ -28,7 +28,8 @@ class TokenRolesAuthentication(TokenAuthentication):
 
 
 @functools.cache
-def _user_select() -> tuple[str, list]:
+def _user_select(vendor: str) -> tuple[str, list, list]:
+    """The query, the user's fields and each field's value converters, built once per backend."""
     User = get_user_model()
     fields = User._meta.concrete_fields
     columns = ", ".join(f"u.{connection.ops.quote_name(f.column)}" for f in fields)
@@ -38,20 +39,23 @@ def _user_select() -> tuple[str, list]:
            f"LEFT JOIN {membership} m ON m.user_id = u.id "
            f"LEFT JOIN {Group._meta.db_table} g ON g.id = m.group_id AND g.name IN ({', '.join(['%s'] * len(ROLES))}) "
            "WHERE t.key = %s")
-    return sql, fields
+    converters = []
+    for field in fields:
+        col = field.get_col(User._meta.db_table)
+        converters.append((col, connection.ops.get_db_converters(col) + field.get_db_converters(connection)))
+    return sql, fields, converters
 
 
 def _token_user_with_roles(key: str):
-    sql, fields = _user_select()
+    sql, fields, converters = _user_select(connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*ROLES, key])
         rows = cursor.fetchall()
     if not rows:
         return None, set()
     values = []
-    for field, value in zip(fields, rows[0]):
-        col = field.get_col(field.model._meta.db_table)
-        for converter in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
+    for (col, field_converters), value in zip(converters, rows[0]):
+        for converter in field_converters:
             value = converter(value, col, connection)
         values.append(value)
     user = get_user_model().from_db(connection.alias, [f.attname for f in fields], values)
