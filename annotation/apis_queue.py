@@ -1,7 +1,10 @@
 """REST views for the work queue, error segments and timestamped feedback notes."""
+from collections.abc import Callable
+
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -176,6 +179,13 @@ class QueueOverviewApi(APIView):
 
 
 # ---------------------------------------------------------------- shared by segments and notes
+#
+# Segments and notes are both rows an annotator writes on a clip under an open lease, with the same
+# three views. The bases hold them once; a subclass names its serializers and services, and
+# ``row_name`` ("segment", "note") is the URL's ``<row_name>_id``, the services' keyword and, with an
+# "s", the submitted list. ``__init_subclass__`` gives each subclass the schema of its own
+# serializers. Comments, not docstrings, on the bases: the schema would take a base's docstring
+# as every subclass's description.
 
 def _validated(serializer_class, request) -> dict:
     serializer = serializer_class(data=request.data)
@@ -184,12 +194,8 @@ def _validated(serializer_class, request) -> dict:
 
 
 def _submission_response(result: dict, replayed: bool) -> Response:
-    """201 for a new submission, 200 when the same ``client_key`` was already stored."""
+    # 201 for a new submission, 200 when the same ``client_key`` was already stored.
     return Response(dict(result, replayed=replayed), status=status.HTTP_200_OK if replayed else 201)
-
-
-def _annotator_filter(request) -> int | None:
-    return optional_int(request, "annotator")
 
 
 class _PartialInput:
@@ -198,6 +204,85 @@ class _PartialInput:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, partial=True, **kwargs)
+
+
+class _ClipRowsApi(APIView):
+    permission_classes = [IsAnnotator]
+    row_name: str
+    Output: type[serializers.Serializer]
+    InputSerializer: type[serializers.Serializer]
+
+
+class _ClipRowListCreateApi(_ClipRowsApi):
+    # GET: the rows of a clip you may see (curators: everyone's, ``?annotator=``).
+    # POST: add one row under your open lease (idempotent by ``client_key``).
+    list_for_user: Callable[..., QuerySet]  # (*, user, clip, annotator_id)
+    create: Callable[..., tuple[dict, bool]]  # (*, user, clip, client_key, **fields)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        extend_schema_view(
+            get=extend_schema(parameters=[OpenApiParameter("annotator", int)], responses=cls.Output(many=True)),
+            post=extend_schema(request=cls.InputSerializer, responses={201: OpenApiTypes.OBJECT}),
+        )(cls)
+
+    def get(self, request, clip_id):
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        rows = self.list_for_user(user=request.user, clip=clip, annotator_id=optional_int(request, "annotator"))
+        return Response(self.Output(rows, many=True).data)
+
+    def post(self, request, clip_id):
+        data = _validated(self.InputSerializer, request)
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        return _submission_response(*self.create(user=request.user, clip=clip, **data))
+
+
+class _ClipRowUpdateDeleteApi(_ClipRowsApi):
+    # PATCH: edit one of your rows while the lease is open. DELETE: remove it.
+    get_for_user: Callable  # (*, user, clip, <row_name>_id)
+    update: Callable  # (*, user, <row_name>, **fields)
+    delete_row: Callable  # (*, user, <row_name>)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        extend_schema_view(
+            patch=extend_schema(request=cls.InputSerializer, responses=cls.Output),
+            delete=extend_schema(responses={204: None}),
+        )(cls)
+
+    def _own_row(self, request, clip_id, row_id: dict):
+        # row_id: the URL's {"<row_name>_id": ...}, the keyword the service takes it by
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        return self.get_for_user(user=request.user, clip=clip, **row_id)
+
+    def patch(self, request, clip_id, **row_id):
+        data = _validated(self.InputSerializer, request)
+        row = self._own_row(request, clip_id, row_id)
+        row = self.update(user=request.user, **{self.row_name: row}, **data)
+        return Response(self.Output(row).data)
+
+    def delete(self, request, clip_id, **row_id):
+        row = self._own_row(request, clip_id, row_id)
+        self.delete_row(user=request.user, **{self.row_name: row})
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _ClipRowsSubmitApi(_ClipRowsApi):
+    # POST: your full list of rows for a clip; closes the item (idempotent by ``client_key``).
+    submit: Callable[..., tuple[dict, bool]]  # (*, user, clip, client_key, <row_name>s)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        extend_schema_view(
+            post=extend_schema(request=cls.InputSerializer, responses={201: SubmissionOutput, 200: SubmissionOutput}),
+        )(cls)
+
+    def post(self, request, clip_id):
+        data = _validated(self.InputSerializer, request)
+        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
+        rows = self.row_name + "s"
+        return _submission_response(*self.submit(
+            user=request.user, clip=clip, client_key=data["client_key"], **{rows: [dict(r) for r in data[rows]]}))
 
 
 # ---------------------------------------------------------------- error segments
@@ -218,70 +303,43 @@ class _SegmentFields(serializers.Serializer):
     end_frame = serializers.IntegerField(min_value=0, max_value=10**7)
 
 
-def _own_segment(request, clip_id, segment_id):
-    clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-    return seg.segment_get_for_user(user=request.user, clip=clip, segment_id=segment_id)
+class _SegmentApi(_ClipRowsApi):
+    row_name = "segment"
+    Output = SegmentOutput
 
 
-class SegmentListCreateApi(APIView):
+class SegmentListCreateApi(_SegmentApi, _ClipRowListCreateApi):
     """GET: your error segments on a clip (curators: everyone's, ``?annotator=``).
     POST: add one segment under your open ``segments`` lease (idempotent by ``client_key``)."""
-
-    permission_classes = [IsAnnotator]
 
     class InputSerializer(_SegmentFields):
         client_key = CLIENT_KEY
 
-    @extend_schema(parameters=[OpenApiParameter("annotator", int)], responses=SegmentOutput(many=True))
-    def get(self, request, clip_id):
-        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        qs = seg.segment_list_for_user(user=request.user, clip=clip, annotator_id=_annotator_filter(request))
-        return Response(SegmentOutput(qs, many=True).data)
-
-    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT})
-    def post(self, request, clip_id):
-        data = _validated(self.InputSerializer, request)
-        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        return _submission_response(*seg.segment_create(user=request.user, clip=clip, **data))
+    list_for_user = staticmethod(seg.segment_list_for_user)
+    create = staticmethod(seg.segment_create)
 
 
-class SegmentUpdateDeleteApi(APIView):
+class SegmentUpdateDeleteApi(_SegmentApi, _ClipRowUpdateDeleteApi):
     """PATCH: edit one of your segments while the lease is open. DELETE: remove it."""
-
-    permission_classes = [IsAnnotator]
 
     class InputSerializer(_PartialInput, _SegmentFields):
         pass
 
-    @extend_schema(request=InputSerializer, responses=SegmentOutput)
-    def patch(self, request, clip_id, segment_id):
-        data = _validated(self.InputSerializer, request)
-        segment = seg.segment_update(user=request.user, segment=_own_segment(request, clip_id, segment_id), **data)
-        return Response(SegmentOutput(segment).data)
-
-    @extend_schema(responses={204: None})
-    def delete(self, request, clip_id, segment_id):
-        seg.segment_delete(user=request.user, segment=_own_segment(request, clip_id, segment_id))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    get_for_user = staticmethod(seg.segment_get_for_user)
+    update = staticmethod(seg.segment_update)
+    delete_row = staticmethod(seg.segment_delete)
 
 
-class SegmentSubmitApi(APIView):
+class SegmentSubmitApi(_SegmentApi, _ClipRowsSubmitApi):
     """Submit your full list of segments for a clip and close the item (idempotent by key).
 
     Replaces whatever you added before on this clip; an empty list means "no error seen"."""
-
-    permission_classes = [IsAnnotator]
 
     class InputSerializer(serializers.Serializer):
         client_key = CLIENT_KEY
         segments = _SegmentFields(many=True, allow_empty=True, max_length=seg.MAX_ROWS_PER_CLIP)
 
-    @extend_schema(request=InputSerializer, responses={201: SubmissionOutput, 200: SubmissionOutput})
-    def post(self, request, clip_id):
-        data = _validated(self.InputSerializer, request)
-        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        return _submission_response(*seg.segments_submit(
-            user=request.user, clip=clip, client_key=data["client_key"], segments=[dict(s) for s in data["segments"]]))
+    submit = staticmethod(seg.segments_submit)
 
 
 # ---------------------------------------------------------------- feedback notes
@@ -299,62 +357,35 @@ class _NoteFields(serializers.Serializer):
     text = serializers.CharField(max_length=seg.MAX_TEXT, trim_whitespace=True)
 
 
-def _own_note(request, clip_id, note_id):
-    clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-    return seg.feedback_get_for_user(user=request.user, clip=clip, note_id=note_id)
+class _NoteApi(_ClipRowsApi):
+    row_name = "note"
+    Output = FeedbackOutput
 
 
-class FeedbackListCreateApi(APIView):
+class FeedbackListCreateApi(_NoteApi, _ClipRowListCreateApi):
     """GET: your feedback notes on a clip (curators: everyone's). POST: add one (idempotent)."""
-
-    permission_classes = [IsAnnotator]
 
     class InputSerializer(_NoteFields):
         client_key = CLIENT_KEY
 
-    @extend_schema(parameters=[OpenApiParameter("annotator", int)], responses=FeedbackOutput(many=True))
-    def get(self, request, clip_id):
-        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        qs = seg.feedback_list_for_user(user=request.user, clip=clip, annotator_id=_annotator_filter(request))
-        return Response(FeedbackOutput(qs, many=True).data)
-
-    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT})
-    def post(self, request, clip_id):
-        data = _validated(self.InputSerializer, request)
-        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        return _submission_response(*seg.feedback_create(user=request.user, clip=clip, **data))
+    list_for_user = staticmethod(seg.feedback_list_for_user)
+    create = staticmethod(seg.feedback_create)
 
 
-class FeedbackUpdateDeleteApi(APIView):
-    permission_classes = [IsAnnotator]
-
+class FeedbackUpdateDeleteApi(_NoteApi, _ClipRowUpdateDeleteApi):
     class InputSerializer(_PartialInput, _NoteFields):
         pass
 
-    @extend_schema(request=InputSerializer, responses=FeedbackOutput)
-    def patch(self, request, clip_id, note_id):
-        data = _validated(self.InputSerializer, request)
-        note = seg.feedback_update(user=request.user, note=_own_note(request, clip_id, note_id), **data)
-        return Response(FeedbackOutput(note).data)
-
-    @extend_schema(responses={204: None})
-    def delete(self, request, clip_id, note_id):
-        seg.feedback_delete(user=request.user, note=_own_note(request, clip_id, note_id))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    get_for_user = staticmethod(seg.feedback_get_for_user)
+    update = staticmethod(seg.feedback_update)
+    delete_row = staticmethod(seg.feedback_delete)
 
 
-class FeedbackSubmitApi(APIView):
+class FeedbackSubmitApi(_NoteApi, _ClipRowsSubmitApi):
     """Submit your full list of feedback notes for a clip and close the item (idempotent by key)."""
-
-    permission_classes = [IsAnnotator]
 
     class InputSerializer(serializers.Serializer):
         client_key = CLIENT_KEY
         notes = _NoteFields(many=True, allow_empty=True, max_length=seg.MAX_ROWS_PER_CLIP)
 
-    @extend_schema(request=InputSerializer, responses={201: SubmissionOutput, 200: SubmissionOutput})
-    def post(self, request, clip_id):
-        data = _validated(self.InputSerializer, request)
-        clip = clip_get_for_user(user=request.user, clip_id=clip_id)
-        return _submission_response(*seg.feedback_submit(
-            user=request.user, clip=clip, client_key=data["client_key"], notes=[dict(n) for n in data["notes"]]))
+    submit = staticmethod(seg.feedback_submit)
