@@ -3,35 +3,19 @@
 
 import { newKey } from "./api.js";
 import { installKeys } from "./keys.js";
-import { LabellingSession } from "./session.js";
-import { Stage } from "./stage.js";
+import { labellingPage, startLabelling } from "./labelling_page.js";
 
-const page = JSON.parse(document.getElementById("page-data").textContent);
-const root = document.getElementById("labeller");
-const stage = new Stage(document);
 const marksEl = document.getElementById("marks");
 const countEl = document.getElementById("mark-count");
 let marks = [];
 let confirmEmptyUntil = 0;
 
-const session = new LabellingSession({
-  page,
-  statusEl: document.getElementById("status"),
-  itemEl: document.getElementById("item"),
-  onEmpty: () => showEmpty(),
-  onLoad: (ctx, pose, draft) => {
-    document.getElementById("empty").hidden = true;
-    root.hidden = false;
-    stage.load(ctx, pose);
+const { stage, session } = labellingPage({
+  onLoad: (ctx, draft) => {
     marks = draft && Array.isArray(draft.marks) ? draft.marks.slice() : [];
     render();
   },
 });
-
-function showEmpty() {
-  root.hidden = true;
-  document.getElementById("empty").hidden = false;
-}
 
 function render() {
   marks.sort((a, b) => a - b);
@@ -96,5 +80,4 @@ installKeys([
   { key: "s", shift: true, label: "Shift+S", help: "skip this clip (it goes to someone else)", run: () => session.skip() },
 ], document.getElementById("help"));
 
-document.getElementById("submit").addEventListener("click", submit);
-session.start().catch((exc) => session.status(`Could not load work: ${exc.message}`, "error"));
+startLabelling(session, submit);

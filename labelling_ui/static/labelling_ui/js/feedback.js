@@ -4,27 +4,16 @@
 
 import { newKey } from "./api.js";
 import { installKeys } from "./keys.js";
-import { LabellingSession } from "./session.js";
-import { Stage } from "./stage.js";
+import { labellingPage, startLabelling } from "./labelling_page.js";
 
-const page = JSON.parse(document.getElementById("page-data").textContent);
-const root = document.getElementById("labeller");
-const stage = new Stage(document);
 const input = document.getElementById("note-text");
 const atEl = document.getElementById("note-frame");
 const listEl = document.getElementById("notes");
 let notes = []; // {frame, text}
 let noteFrame = null;
 
-const session = new LabellingSession({
-  page,
-  statusEl: document.getElementById("status"),
-  itemEl: document.getElementById("item"),
-  onEmpty: () => { root.hidden = true; document.getElementById("empty").hidden = false; },
-  onLoad: (ctx, pose, draft) => {
-    document.getElementById("empty").hidden = true;
-    root.hidden = false;
-    stage.load(ctx, pose);
+const { stage, session } = labellingPage({
+  onLoad: (ctx, draft) => {
     notes = draft ? (draft.notes || []) : (ctx.mine || []).map((n) => ({ ...n }));
     input.value = draft && draft.typing ? draft.typing : "";
     noteFrame = null;
@@ -106,5 +95,4 @@ installKeys([
 ], document.getElementById("help"));
 
 document.getElementById("add-note").addEventListener("click", addNote);
-document.getElementById("submit").addEventListener("click", submit);
-session.start().catch((exc) => session.status(`Could not load work: ${exc.message}`, "error"));
+startLabelling(session, submit);

@@ -11,14 +11,9 @@
 // corrected set.
 
 import { newKey } from "./api.js";
-import { installKeys } from "./keys.js";
-import { LabellingSession } from "./session.js";
-import { Stage } from "./stage.js";
+import { cycle, installKeys } from "./keys.js";
+import { labellingPage, startLabelling } from "./labelling_page.js";
 
-const page = JSON.parse(document.getElementById("page-data").textContent);
-const review = page.kind === "flex_stage2";
-const root = document.getElementById("labeller");
-const stage = new Stage(document);
 const listEl = document.getElementById("checklist");
 const scoreEl = document.getElementById("score");
 const penaltyEl = document.getElementById("penalty");
@@ -37,15 +32,8 @@ export function flexScore(weights, total) {
   return { penalty, total, score: Math.round((1 - penalty / total) * 100 * 100) / 100 };
 }
 
-const session = new LabellingSession({
-  page,
-  statusEl: document.getElementById("status"),
-  itemEl: document.getElementById("item"),
-  onEmpty: () => { root.hidden = true; document.getElementById("empty").hidden = false; },
-  onLoad: (ctx, pose, draft) => {
-    document.getElementById("empty").hidden = true;
-    root.hidden = false;
-    stage.load(ctx, pose);
+const { page, stage, session } = labellingPage({
+  onLoad: (ctx, draft) => {
     action = ctx.flex.action;
     slots = action.phases.flatMap((p) => p.rows.flatMap((r) => r.slots));
     proposal = review && ctx.flex.review.proposal ? new Set(ctx.flex.review.proposal.slots) : null;
@@ -56,6 +44,7 @@ const session = new LabellingSession({
     render();
   },
 });
+const review = page.kind === "flex_stage2";
 
 function build(ctx) {
   const sets = review ? ctx.flex.review.stage1 : [];
@@ -169,7 +158,7 @@ function toggle() {
 
 function move(d) {
   if (!slots.length) return;
-  idx = (idx + d + slots.length) % slots.length;
+  idx = cycle(idx, d, slots.length);
   changed();
 }
 
@@ -201,5 +190,4 @@ if (review) {
 }
 installKeys(bindings, document.getElementById("help"));
 
-submitBtn.addEventListener("click", submit);
-session.start().catch((exc) => session.status(`Could not load work: ${exc.message}`, "error"));
+startLabelling(session, submit);

@@ -68,3 +68,8 @@ function renderHelp(helpEl, bindings) {
   close.textContent = "Esc or ? closes this.";
   helpEl.replaceChildren(title, table, close);
 }
+
+// ↑ / ↓ round a list: the index `step` places away from `index` among `length` (> 0) entries.
+export function cycle(index, step, length) {
+  return (index + step + length) % length;
+}

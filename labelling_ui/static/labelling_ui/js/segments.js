@@ -2,13 +2,10 @@
 // last; the interval is added to the list, where its bounds can be edited or it can be deleted.
 
 import { newKey } from "./api.js";
-import { installKeys } from "./keys.js";
-import { LabellingSession } from "./session.js";
-import { Stage } from "./stage.js";
+import { errorTypeItem } from "./error_types.js";
+import { cycle, installKeys } from "./keys.js";
+import { labellingPage, startLabelling } from "./labelling_page.js";
 
-const page = JSON.parse(document.getElementById("page-data").textContent);
-const root = document.getElementById("labeller");
-const stage = new Stage(document);
 const typesEl = document.getElementById("error-types");
 const listEl = document.getElementById("segment-rows");
 const pendingEl = document.getElementById("pending");
@@ -20,15 +17,8 @@ let etIdx = 0;
 let pendingStart = null;
 let selectedSeg = -1;
 
-const session = new LabellingSession({
-  page,
-  statusEl: document.getElementById("status"),
-  itemEl: document.getElementById("item"),
-  onEmpty: () => { root.hidden = true; document.getElementById("empty").hidden = false; },
-  onLoad: (ctx, pose, draft) => {
-    document.getElementById("empty").hidden = true;
-    root.hidden = false;
-    stage.load(ctx, pose);
+const { stage, session } = labellingPage({
+  onLoad: (ctx, draft) => {
     types = ctx.error_types || [];
     segments = draft ? (draft.segments || []) : (ctx.mine || []).map((s) => ({ ...s }));
     pendingStart = draft && Number.isInteger(draft.pendingStart) ? draft.pendingStart : null;
@@ -67,16 +57,9 @@ function frameInput(seg, field) {
 
 function render() {
   typesEl.replaceChildren(...types.map((t, i) => {
-    const li = document.createElement("li");
+    const li = errorTypeItem(t, i);
     li.className = i === etIdx ? "selected" : "";
     li.style.borderLeft = `6px solid ${COLORS[i % COLORS.length]}`;
-    const code = document.createElement("div");
-    code.className = "code";
-    code.textContent = `${i + 1}. ${t.description || t.generic_name || t.code}`;
-    const desc = document.createElement("div");
-    desc.className = "desc";
-    desc.textContent = t.code;
-    li.append(code, desc);
     li.addEventListener("click", () => { etIdx = i; save(); render(); });
     return li;
   }));
@@ -159,7 +142,7 @@ function remove(i) {
 
 function moveType(d) {
   if (!types.length) return;
-  etIdx = (etIdx + d + types.length) % types.length;
+  etIdx = cycle(etIdx, d, types.length);
   save();
   render();
 }
@@ -184,5 +167,4 @@ installKeys([
   { key: "s", shift: true, label: "Shift+S", help: "skip this clip (it goes to someone else)", run: () => session.skip() },
 ], document.getElementById("help"));
 
-document.getElementById("submit").addEventListener("click", submit);
-session.start().catch((exc) => session.status(`Could not load work: ${exc.message}`, "error"));
+startLabelling(session, submit);

@@ -3,13 +3,10 @@
 // between repetitions; Enter submits the whole clip once every vote is given.
 
 import { newKey } from "./api.js";
-import { installKeys } from "./keys.js";
-import { LabellingSession } from "./session.js";
-import { Stage } from "./stage.js";
+import { errorTypeItem } from "./error_types.js";
+import { cycle, installKeys } from "./keys.js";
+import { labellingPage, startLabelling } from "./labelling_page.js";
 
-const page = JSON.parse(document.getElementById("page-data").textContent);
-const root = document.getElementById("labeller");
-const stage = new Stage(document);
 const repsEl = document.getElementById("reps");
 const typesEl = document.getElementById("error-types");
 const progressEl = document.getElementById("vote-progress");
@@ -21,15 +18,8 @@ let votes = {}; // repetition id -> {error type id -> 0..3}
 let repIdx = 0;
 let etIdx = 0;
 
-const session = new LabellingSession({
-  page,
-  statusEl: document.getElementById("status"),
-  itemEl: document.getElementById("item"),
-  onEmpty: () => { root.hidden = true; document.getElementById("empty").hidden = false; },
-  onLoad: (ctx, pose, draft) => {
-    document.getElementById("empty").hidden = true;
-    root.hidden = false;
-    stage.load(ctx, pose);
+const { page, stage, session } = labellingPage({
+  onLoad: (ctx, draft) => {
     reps = ctx.repetitions || [];
     types = ctx.error_types || [];
     votes = (draft && draft.votes) || {};
@@ -45,14 +35,8 @@ const session = new LabellingSession({
 
 function buildTypes() {
   typesEl.replaceChildren(...types.map((t, i) => {
-    const li = document.createElement("li");
+    const li = errorTypeItem(t, i);
     li.dataset.errorType = String(t.id);
-    const code = document.createElement("div");
-    code.className = "code";
-    code.textContent = `${i + 1}. ${t.description || t.generic_name || t.code}`;
-    const desc = document.createElement("div");
-    desc.className = "desc";
-    desc.textContent = t.code;
     const row = document.createElement("div");
     row.className = "votes";
     for (let v = 0; v <= 3; v++) {
@@ -62,7 +46,7 @@ function buildTypes() {
       b.addEventListener("click", () => { etIdx = i; vote(v); });
       row.append(b);
     }
-    li.append(code, desc, row);
+    li.append(row);
     li.addEventListener("click", () => { etIdx = i; render(); });
     return li;
   }));
@@ -134,7 +118,7 @@ function vote(value) {
 
 function moveType(d) {
   if (!types.length) return;
-  etIdx = (etIdx + d + types.length) % types.length;
+  etIdx = cycle(etIdx, d, types.length);
   save();
   render();
 }
@@ -172,5 +156,4 @@ installKeys([
   { key: "s", shift: true, label: "Shift+S", help: "skip this clip (it goes to someone else)", run: () => session.skip() },
 ], document.getElementById("help"));
 
-document.getElementById("submit").addEventListener("click", submit);
-session.start().catch((exc) => session.status(`Could not load work: ${exc.message}`, "error"));
+startLabelling(session, submit);
