@@ -36,6 +36,27 @@ def annotators(n, role="annotator"):
     return [UserFactory(roles=[role]) for _ in range(n)]
 
 
+def take_and_submit(*, user, dataset, kind, n) -> list[int]:
+    """The clips of ``n`` items one annotator takes and submits one after the other."""
+    handed = []
+    for _ in range(n):
+        lease = queue_next(user=user, dataset=dataset, kind=kind)
+        handed.append(lease.clip_id)
+        submit_assignment(lease)
+    return handed
+
+
+def voted_severity_lease():
+    """Two clips with a repetition; one annotator leases the first and votes on it."""
+    dataset, clips = make_clips(2, reps=1)
+    error_type = ErrorTypeFactory(exercise=clips[0].exercise)
+    user, = annotators(1)
+    lease = queue_next(user=user, dataset=dataset, kind=K.SEVERITY)
+    SeverityVote.objects.create(repetition=lease.clip.repetitions.get(), error_type=error_type,
+                                annotator=user, value=2, client_key="k")
+    return dataset, clips, user, lease
+
+
 def submit_assignment(assignment):
     assignment.state = Assignment.State.SUBMITTED
     assignment.submitted_at = timezone.now()
@@ -153,29 +174,20 @@ def test_breadth_first_hands_out_the_clip_closest_to_complete():
 
 
 @pytest.mark.django_db
-def test_clips_without_pose_or_video_are_not_handed_out():
+@pytest.mark.parametrize(("kind", "reps", "unfit_clip", "quota"), [
+    (K.ENDPOINTS, 0, {}, 3),  # no pose, no video
+    (K.SEVERITY, 2, {"pose_file": "pose/no-reps.npy"}, 10),  # a pose but no repetitions
+], ids=["endpoints-three-annotators-clips-with-pose-or-video", "severity-ten-voters-clips-with-repetitions"])
+def test_a_clip_goes_to_its_quota_of_annotators_and_an_unfit_clip_to_none(kind, reps, unfit_clip, quota):
     # given
-    dataset, clips = make_clips(1)
-    ClipFactory(exercise=clips[0].exercise)  # no pose, no video
-    users = annotators(4)
+    dataset, clips = make_clips(1, reps=reps)
+    ClipFactory(exercise=clips[0].exercise, **unfit_clip)
+    users = annotators(quota + 1)
     # when
-    handed = [queue_next(user=u, dataset=dataset, kind=K.ENDPOINTS) for u in users]
+    handed = [queue_next(user=u, dataset=dataset, kind=kind) for u in users]
     # then
-    assert [a.clip_id for a in handed[:3]] == [clips[0].pk] * 3
-    assert handed[3] is None
-
-
-@pytest.mark.django_db
-def test_severity_wants_ten_voters_per_clip_and_only_clips_with_repetitions():
-    # given
-    dataset, clips = make_clips(1, reps=2)
-    ClipFactory(exercise=clips[0].exercise, pose_file="pose/no-reps.npy")
-    users = annotators(11)
-    # when
-    handed = [queue_next(user=u, dataset=dataset, kind=K.SEVERITY) for u in users]
-    # then
-    assert [a.clip_id for a in handed[:10]] == [clips[0].pk] * 10
-    assert handed[10] is None
+    assert [a.clip_id for a in handed[:quota]] == [clips[0].pk] * quota
+    assert handed[quota] is None
 
 
 @pytest.mark.django_db
@@ -192,12 +204,7 @@ def test_severity_skips_clips_of_an_exercise_without_error_types():
 @pytest.mark.django_db
 def test_a_severity_lease_is_closed_by_complete_after_the_votes_are_stored():
     # given
-    dataset, clips = make_clips(2, reps=1)
-    error_type = ErrorTypeFactory(exercise=clips[0].exercise)
-    user, = annotators(1)
-    lease = queue_next(user=user, dataset=dataset, kind=K.SEVERITY)
-    SeverityVote.objects.create(repetition=lease.clip.repetitions.get(), error_type=error_type,
-                                annotator=user, value=2, client_key="k")
+    dataset, clips, user, lease = voted_severity_lease()
     # when
     closed = assignment_complete(user=user, assignment=lease)
     again = assignment_complete(user=user, assignment=lease)
@@ -221,12 +228,7 @@ def test_complete_without_votes_is_refused():
 @pytest.mark.django_db
 def test_next_closes_a_voted_severity_lease_whose_complete_call_was_lost():
     # given
-    dataset, clips = make_clips(2, reps=1)
-    error_type = ErrorTypeFactory(exercise=clips[0].exercise)
-    user, = annotators(1)
-    lease = queue_next(user=user, dataset=dataset, kind=K.SEVERITY)
-    SeverityVote.objects.create(repetition=lease.clip.repetitions.get(), error_type=error_type,
-                                annotator=user, value=1, client_key="k")
+    dataset, clips, user, lease = voted_severity_lease()
     # when
     following = queue_next(user=user, dataset=dataset, kind=K.SEVERITY)
     # then
@@ -271,12 +273,7 @@ def test_a_flex_reviewer_is_never_handed_stage1_of_a_sample_they_review():
 @pytest.mark.django_db
 def test_a_voter_whose_lease_expired_is_not_handed_the_clip_again():
     # given: votes stored, the "complete" call lost, then the lease ran out
-    dataset, clips = make_clips(2, reps=1)
-    error_type = ErrorTypeFactory(exercise=clips[0].exercise)
-    user, = annotators(1)
-    lease = queue_next(user=user, dataset=dataset, kind=K.SEVERITY)
-    SeverityVote.objects.create(repetition=lease.clip.repetitions.get(), error_type=error_type,
-                                annotator=user, value=1, client_key="k")
+    dataset, clips, user, lease = voted_severity_lease()
     Assignment.objects.filter(pk=lease.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     # when
     following = queue_next(user=user, dataset=dataset, kind=K.SEVERITY)
@@ -515,11 +512,7 @@ def test_uncertainty_first_hands_out_the_least_sure_clip_first():
     severity_label_set(dataset, [(reps[0], et, 0.99, 0.02), (reps[1], et, 0.95, 0.45), (reps[2], et, 0.40, 0.9)])
     user, = annotators(1)
     # when: one annotator takes and finishes one item after the other
-    handed = []
-    for _ in range(4):
-        lease = queue_next(user=user, dataset=dataset, kind=K.SEVERITY)
-        handed.append(lease.clip_id)
-        submit_assignment(lease)
+    handed = take_and_submit(user=user, dataset=dataset, kind=K.SEVERITY, n=4)
     # then: least sure first, the clip the label set does not rank last
     assert handed == [clips[1].pk, clips[2].pk, clips[0].pk, clips[3].pk]
 
@@ -539,10 +532,6 @@ def test_uncertainty_first_puts_clips_whose_end_point_annotators_disagree_first(
                                      spread=spread, disagree=disagree, reason="end_spread" if disagree else "")
     user, = annotators(1)
     # when
-    handed = []
-    for _ in range(3):
-        lease = queue_next(user=user, dataset=dataset, kind=K.ENDPOINTS)
-        handed.append(lease.clip_id)
-        submit_assignment(lease)
+    handed = take_and_submit(user=user, dataset=dataset, kind=K.ENDPOINTS, n=3)
     # then
     assert handed == [clips[2].pk, clips[1].pk, clips[0].pk]
