@@ -1,24 +1,17 @@
 """A worker SIGKILLed in the middle of a job: nothing half-written is visible, the job shows why it
 is being retried, and the retry gives the same result as an undisturbed run."""
-import json
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
-from datasets.exports.service import split_export_launch
-from datasets.models import SplitExport, SplitVersion
+from datasets.models import SplitVersion
 from tasks.models import Job
 from tasks.services import job_launch
 from tests.conftest import wait_for_job
-from tests.datasets.factories import frozen_split, toy_dataset
+from tests.datasets.factories import toy_dataset
 from tests.factories import UserFactory
 from tests.faults.conftest import kill_pool_children, wait_paused
-
-
-def _pausing(kind, dataset, params, user, pause_at):
-    return job_launch(kind="fault_pause", dataset=dataset, user=user,
-                      params={"kind": kind, "params": json.dumps(params), "pause_at": pause_at, "pause_s": 60})
+from tests.faults.paused_jobs import (
+    assert_export_like_reference, assert_export_not_visible, assert_taken_over, export_paused_mid_write, launch_paused,
+)
 
 
 @pytest.mark.worker
@@ -30,16 +23,15 @@ def test_make_split_killed_after_computing_before_freezing(worker_factory):
     proc, _ = worker_factory("kill-split")
     reference = wait_for_job(job_launch(kind="make_split", dataset=toy.dataset, params={"seed": 7},
                                         user=curator).pk)
-    job = _pausing("make_split", toy.dataset, {"seed": 7}, curator, pause_at=0.8)
+    job = launch_paused("make_split", toy.dataset, {"seed": 7}, curator, pause_at=0.8)
     wait_paused(job.pk)
     # when: the pool process running it is SIGKILLed
     kill_pool_children(proc)
     # then: no split version of this job exists, and the job is re-run to the same manifest
     assert SplitVersion.objects.filter(job_id=job.pk).count() == 0
     done = wait_for_job(job.pk, timeout=90)
-    assert reference.state == done.state == Job.State.SUCCEEDED, done.error
-    assert done.attempts == 2
-    assert any("lost its worker" in line for line in done.log)
+    assert reference.state == Job.State.SUCCEEDED
+    assert_taken_over(done)
     assert done.result["manifest_hash"] == reference.result["manifest_hash"]
     assert SplitVersion.objects.filter(job_id=job.pk).count() == 1
 
@@ -48,37 +40,16 @@ def test_make_split_killed_after_computing_before_freezing(worker_factory):
 @pytest.mark.django_db(transaction=True)
 def test_export_killed_mid_write(worker_factory):
     # given: a frozen split, an undisturbed jsonl export, and a second one paused inside the writer
-    toy = toy_dataset(name="killexport", n_participants=9)
-    version = frozen_split(toy)
-    curator = UserFactory(roles=["curator"])
-    proc, _ = worker_factory("kill-export")
-    reference = wait_for_job(split_export_launch(split_version=version, fmt="jsonl", user=curator).job_id)
-    # the export row first, as the export API makes it, so every attempt writes the same export
-    export = SplitExport.objects.create(split_version=version, format="jsonl", created_by=curator)
-    job = _pausing("export_split", toy.dataset, {"split_version": version.pk, "format": "jsonl",
-                                                 "export": export.pk}, curator, pause_at=0.7)
-    wait_paused(job.pk)
-    target = Path(settings.MEDIA_ROOT) / "exports" / str(export.pk)
+    proc, paused = export_paused_mid_write(worker_factory, "kill-export")
     # when: the pool process writing it is SIGKILLed
     kill_pool_children(proc)
     # then: no export directory and no finished export row are visible
-    export.refresh_from_db()
-    assert not target.exists()
-    assert export.state != SplitExport.State.SUCCEEDED
+    assert_export_not_visible(paused)
     # when: the message comes back (reject_on_worker_lost) and the job is taken over
-    done = wait_for_job(job.pk, timeout=90)
+    done = wait_for_job(paused.job.pk, timeout=90)
     # then: the retry wrote the same data files as the undisturbed export
-    assert done.state == Job.State.SUCCEEDED, done.error
-    assert done.attempts == 2
-    assert any("lost its worker" in line for line in done.log)
-    ref_export = SplitExport.objects.get(pk=reference.result["export"])
-    export.refresh_from_db()
-    assert target.is_dir()
-    assert _data_hashes(export) == _data_hashes(ref_export) != {}
-
-
-def _data_hashes(export) -> dict:
-    return {f["path"]: f["sha256"] for f in export.files if f["path"].endswith(".jsonl")}
+    assert_taken_over(done)
+    assert_export_like_reference(paused)
 
 
 @pytest.mark.worker
@@ -93,15 +64,15 @@ def test_aggregate_severity_killed_before_writing_its_label_set(worker_factory):
     proc, _ = worker_factory("kill-agg")
     reference = wait_for_job(job_launch(kind="aggregate_severity", dataset=toy.dataset, params=params,
                                         user=curator).pk)
-    job = _pausing("aggregate_severity", toy.dataset, params, curator, pause_at=0.85)
+    job = launch_paused("aggregate_severity", toy.dataset, params, curator, pause_at=0.85)
     wait_paused(job.pk)
     # when
     kill_pool_children(proc)
     # then: no label set of this job, not even an empty one; the retry equals the reference
     assert LabelSet.objects.filter(job_id=job.pk).count() == 0
     done = wait_for_job(job.pk, timeout=90)
-    assert reference.state == done.state == Job.State.SUCCEEDED, done.error
-    assert done.attempts == 2 and any("lost its worker" in line for line in done.log)
+    assert reference.state == Job.State.SUCCEEDED
+    assert_taken_over(done)
     first, retried = (LabelSet.objects.get(pk=j.result["label_set"]) for j in (reference, done))
     assert retried.input_hash == first.input_hash
     assert _labels_hash(retried) == _labels_hash(first)

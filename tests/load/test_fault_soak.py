@@ -1,57 +1,33 @@
 """Fault scenarios that take longer than the fast suite allows (run by ``make test-load``):
 a whole worker killed (main process too, as a lost machine), whose message only comes back after
 the broker's visibility timeout; and a broker restart with persistence."""
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
-from datasets.exports.service import split_export_launch
-from datasets.models import SplitExport
 from tasks.models import Job
 from tests.conftest import wait_for_job
-from tests.datasets.factories import frozen_split, toy_dataset
-from tests.factories import UserFactory
-from tests.faults.conftest import kill_worker_hard, wait_paused
+from tests.faults.conftest import kill_worker_hard
+from tests.faults.paused_jobs import (
+    assert_export_like_reference, assert_export_not_visible, assert_taken_over, export_paused_mid_write,
+)
 from tests.faults.test_broker_restart import _queue_on
-from tests.faults.test_worker_killed import _data_hashes, _pausing
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_export_killed_mid_write_with_its_whole_worker(worker_factory):
     # given: a frozen split, an undisturbed jsonl export, and a second one paused inside the writer
-    toy = toy_dataset(name="killexport", n_participants=9)
-    version = frozen_split(toy)
-    curator = UserFactory(roles=["curator"])
-    proc, _ = worker_factory("kill-export-hard")
-    reference = wait_for_job(split_export_launch(split_version=version, fmt="jsonl", user=curator).job_id)
-    # the export row first, as the export API makes it, so every attempt writes the same export
-    export = SplitExport.objects.create(split_version=version, format="jsonl", created_by=curator)
-    job = _pausing("export_split", toy.dataset, {"split_version": version.pk, "format": "jsonl",
-                                                 "export": export.pk}, curator, pause_at=0.7)
-    wait_paused(job.pk)
-    target = Path(settings.MEDIA_ROOT) / "exports" / str(export.pk)
+    proc, paused = export_paused_mid_write(worker_factory, "kill-export-hard")
     # when: the whole worker (main process and pool) is SIGKILLed, as a lost machine would be
     kill_worker_hard(proc)
     # then: no export directory and no finished export row are visible
-    export.refresh_from_db()
-    assert not target.exists()
-    assert export.state != SplitExport.State.SUCCEEDED
-    assert Job.objects.get(pk=job.pk).state == Job.State.RUNNING
+    assert_export_not_visible(paused)
+    assert Job.objects.get(pk=paused.job.pk).state == Job.State.RUNNING
     # when: a new worker starts; the unacknowledged message comes back after the visibility timeout
     worker_factory("kill-export-2")
-    done = wait_for_job(job.pk, timeout=90)
+    done = wait_for_job(paused.job.pk, timeout=90)
     # then: the retry wrote the same data files as the undisturbed export
-    assert done.state == Job.State.SUCCEEDED, done.error
-    assert done.attempts == 2
-    assert any("lost its worker" in line for line in done.log)
-    ref_export = SplitExport.objects.get(pk=reference.result["export"])
-    export.refresh_from_db()
-    assert target.is_dir()
-    assert _data_hashes(export) == _data_hashes(ref_export) != {}
-
-
+    assert_taken_over(done)
+    assert_export_like_reference(paused)
 
 
 @pytest.mark.worker
