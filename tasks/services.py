@@ -8,6 +8,10 @@ The rules (docs/reliability.md):
   message takes the job over once its heartbeat is older than three beats, logging the reason;
   while the old heartbeat is still fresh it waits (re-sends itself a beat later). A job that
   lost its worker ``FORMLAB_JOB_MAX_ATTEMPTS`` times is failed with ``worker_lost``.
+  A re-delivery is recognised by the job row itself: the claim records the id of the message
+  that runs the attempt (``Job.message_id``), and a running job meeting that message again knows
+  its worker let go of it. The broker's ``redelivered`` flag is not needed: kombu's filesystem
+  transport (the embedded default) does not pass it on to the task.
 - The periodic check (``jobs_requeue_stuck``: beat task and ``manage.py requeue_stuck_jobs``)
   re-queues running jobs whose heartbeat is older than ``FORMLAB_JOB_STALE_AFTER_S`` and re-sends
   queued jobs whose message a broker restart may have dropped.
@@ -111,7 +115,7 @@ def _fail_worker_lost(job_id: int, attempts: int, state=Job.State.RUNNING) -> bo
     return bool(done)
 
 
-def _claim(job_id: int, *, redelivered: bool) -> str:
+def _claim(job_id: int, *, redelivered: bool, message_id: str) -> str:
     """Compare-and-set queued -> running, or take over a running job whose worker died.
 
     Returns RAN (claimed: run it), SKIPPED (someone else has it, or it is finished), BUSY (a
@@ -119,13 +123,16 @@ def _claim(job_id: int, *, redelivered: bool) -> str:
     (the job lost its worker too often and is now failed).
     """
     now = timezone.now()
-    fields = dict(state=Job.State.RUNNING, started_at=now, heartbeat_at=now,
+    fields = dict(state=Job.State.RUNNING, started_at=now, heartbeat_at=now, message_id=message_id,
                   attempts=F("attempts") + 1, code_version=code_version())
     if Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(**fields):
         return RAN
-    row = Job.objects.filter(pk=job_id).values("state", "heartbeat_at", "attempts").first()
+    row = Job.objects.filter(pk=job_id).values("state", "heartbeat_at", "attempts", "message_id").first()
     if row is None or row["state"] != Job.State.RUNNING:
         return SKIPPED
+    # Messages are acknowledged only when their task ends, so the message that started this
+    # attempt, seen again, was given back by a worker that lost it.
+    redelivered = redelivered or (bool(message_id) and row["message_id"] == message_id)
     # A re-delivered message means a worker lost it; three missed beats confirm the worker is gone.
     # Without that sign, only the long stale limit (no heartbeat for STALE_AFTER) proves it.
     limit = timedelta(seconds=3 * heartbeat_interval()) if redelivered else STALE_AFTER
@@ -197,13 +204,16 @@ def _record_failure(job_id: int, exc: BaseException, progress: JobProgress) -> N
             connection.close()
 
 
-def job_execute(*, job_id: int, redelivered: bool = False, heartbeat_s: float | None = None) -> str:
+def job_execute(*, job_id: int, redelivered: bool = False, heartbeat_s: float | None = None,
+                message_id: str = "") -> str:
     """Run one job to its end. Safe to call twice: only the caller that wins the claim runs it.
 
     ``heartbeat_s``: touch ``heartbeat_at`` from a side thread this often (the Celery task passes
-    the setting; in-process calls in tests leave it off). Returns RAN, SKIPPED, BUSY or GAVE_UP.
+    the setting; in-process calls in tests leave it off). ``message_id``: the Celery task id of
+    the message asking (the same on every delivery of that message). Returns RAN, SKIPPED, BUSY
+    or GAVE_UP.
     """
-    outcome = _claim(job_id, redelivered=redelivered)
+    outcome = _claim(job_id, redelivered=redelivered, message_id=message_id)
     if outcome != RAN:
         logger.info("job.skip", extra={"job_id": job_id, "outcome": outcome})
         return outcome

@@ -11,6 +11,8 @@ for _module in getattr(settings, "FORMLAB_EXTRA_JOB_MODULES", ()):
 
 
 def _redelivered(request) -> bool:
+    """The broker's own sign (Redis, RabbitMQ). kombu's filesystem transport writes its flag
+    where Celery does not look, so ``job_execute`` also recognises the message by its id."""
     info = request.delivery_info or {}
     headers = getattr(request, "headers", None) or {}
     return bool(info.get("redelivered") or headers.get("redelivered"))
@@ -24,7 +26,8 @@ def run_job(self, job_id: int, redelivered: bool = False, deferrals: int = 0) ->
 
     beat = heartbeat_interval()
     redelivered = redelivered or _redelivered(self.request)
-    outcome = job_execute(job_id=job_id, redelivered=redelivered, heartbeat_s=beat)
+    outcome = job_execute(job_id=job_id, redelivered=redelivered, heartbeat_s=beat,
+                          message_id=self.request.id or "")
     if outcome == BUSY and deferrals * beat < STALE_AFTER.total_seconds():
         queue = (self.request.delivery_info or {}).get("routing_key") or "default"
         run_job.apply_async(args=[job_id], kwargs={"redelivered": True, "deferrals": deferrals + 1},

@@ -30,6 +30,9 @@ class Job(models.Model):
     error_traceback = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The Celery task id of the message that started the current attempt. The same message seen
+    # again while the job runs was given back by a worker that lost it (tasks.services._claim).
+    message_id = models.CharField(max_length=255, blank=True)
     queue = models.CharField(max_length=32, default="default")
     code_version = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
