@@ -1,5 +1,6 @@
 """Fault-test plumbing: real Celery workers that load the test job kinds, beat fast, and can be
-SIGKILLed; a private redis-server for broker restarts (the shared Redis is never touched)."""
+SIGKILLed; a private redis-server for broker restarts (the shared Redis is never touched); both
+brokers in turn for the tests that must hold on each."""
 import os
 import shutil
 import signal
@@ -23,11 +24,15 @@ WORKER_ENV = {
 
 
 def children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
+    """Child processes of ``pid``, whichever of its threads started them (the pool's supervisor
+    thread starts the replacement of a lost pool process)."""
+    found = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(p) for p in listing.read_text().split()]
+        except OSError:
+            pass
+    return found
 
 
 def kill_pool_children(proc) -> list[int]:
@@ -168,3 +173,37 @@ def private_redis(request):
     redis.start()
     yield redis
     redis.cleanup()
+
+
+@pytest.fixture(params=["redis", "filesystem"])
+def broker(request, monkeypatch, tmp_path):
+    """Point this process's Celery app, and the workers started after it, at a broker of the
+    test's own: a private redis-server, then kombu's filesystem transport (the embedded default)
+    in a temporary folder. Request it before ``worker_factory``, so the workers stop first."""
+    from config.celery import app
+    from config.settings.base import filesystem_broker_options
+
+    redis = PrivateRedis(persistent=False) if request.param == "redis" else None
+    if redis:
+        redis.start()
+        url, options = redis.url, {"visibility_timeout": int(WORKER_ENV["CELERY_VISIBILITY_TIMEOUT"])}
+    else:
+        folder = tmp_path / "broker"
+        monkeypatch.setenv("CELERY_BROKER_DIR", str(folder))
+        url, options = "filesystem://", filesystem_broker_options(folder)
+    # Celery reads CELERY_BROKER_URL from the environment before its settings.
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
+    monkeypatch.setitem(app.conf, "CELERY_BROKER_TRANSPORT_OPTIONS", options)
+    _drop_broker_connections(app)
+    yield request.param
+    _drop_broker_connections(app)
+    if redis:
+        redis.cleanup()
+
+
+def _drop_broker_connections(app) -> None:
+    """The app holds its connection and producer pools, which lead to the old broker: forget
+    them, as Celery does after a fork, so the next message goes to the broker now configured.
+    (kombu keeps one pool per broker address, so the suite's own is found again afterwards.)"""
+    app._pool = None
+    app.amqp._producer_pool = None

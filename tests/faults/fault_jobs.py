@@ -5,10 +5,16 @@ processes through ``FORMLAB_EXTRA_JOB_MODULES=tests.faults.fault_jobs``.
 real parameters, but on its first attempt sleeps once when the kind reports progress past
 ``pause_at``, logging "paused at ..." so a test knows when to kill the worker or the database
 connection. Later attempts run straight through, as a re-delivered job would.
+
+``fault_record`` notes when each attempt starts and ends, and in which process, in a file in the
+media folder, so a test sees which attempts ran and that no two ran at once.
 """
 import json
+import os
 import time
+from pathlib import Path
 
+from django.conf import settings
 from rest_framework import serializers
 
 from tasks import registry
@@ -66,3 +72,28 @@ def fault_sleep(*, job, progress, seconds):
         progress.update(i / steps, f"sleeping {i}")
         time.sleep(seconds / steps)
     return {"slept": seconds}
+
+
+class RecordParams(serializers.Serializer):
+    pause_s = serializers.FloatField(default=60.0, min_value=0.0, max_value=600.0)
+
+
+def attempts_file(job_id: int) -> Path:
+    return Path(settings.MEDIA_ROOT) / f"fault-record-{job_id}.txt"
+
+
+def _note(job, event: str) -> None:
+    attempts_file(job.pk).parent.mkdir(parents=True, exist_ok=True)
+    with attempts_file(job.pk).open("a") as f:
+        f.write(f"{event} {job.attempts} {os.getpid()} {time.time():.6f}\n")
+
+
+@job_kind("fault_record", params=RecordParams, role="curator", needs_dataset=False,
+          description="Test only: note when each attempt starts and ends; the first one pauses.")
+def fault_record(*, job, progress, pause_s):
+    _note(job, "start")
+    if job.attempts == 1:
+        progress.log("paused at 0.50")
+        time.sleep(pause_s)
+    _note(job, "end")
+    return {"attempt": job.attempts}
