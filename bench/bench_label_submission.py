@@ -37,6 +37,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.cpu import cpu_now, cpu_since  # noqa: E402
 LABEL_STUDIO = {"PostgreSQL": 21.0, "SQLite (WAL)": 6.4}
 
 
@@ -100,25 +101,6 @@ def client_thread(port, token, rep_ids, error_type, out, retry_rate, seed, start
     out.append((latencies, errors))
 
 
-def _cpu_seconds(match) -> float:
-    """CPU seconds (user + system) used so far by every process whose command line contains
-    ``match``, counting also the children they have reaped: PostgreSQL's backends and autovacuum
-    workers exit and are reaped by the postmaster, whose own counters then hold their time."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if match not in f.read():
-                    continue
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += sum(int(field) for field in fields[11:15]) / tick  # utime stime cutime cstime
-        except OSError:
-            continue
-    return total
-
-
 def run_phase(name, args, port, tokens, rep_ids, error_type, rate):
     out = []
     interval = args.clients / rate if rate else 0.0
@@ -126,15 +108,14 @@ def run_phase(name, args, port, tokens, rep_ids, error_type, rate):
     threads = [threading.Thread(target=client_thread, args=(
         port, tokens[i], rep_ids, error_type, out, args.retry_rate, i,
         start_at + (i * interval / args.clients if interval else 0), interval)) for i in range(args.clients)]
-    cpu = {"server": _cpu_seconds(b"gunicorn"), "postgres": _cpu_seconds(b"postgres"), "client": time.process_time()}
+    cpu = cpu_now()
     started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    cpu = {"server": _cpu_seconds(b"gunicorn") - cpu["server"], "postgres": _cpu_seconds(b"postgres") - cpu["postgres"],
-           "client": time.process_time() - cpu["client"]}
+    cpu = cpu_since(cpu)
     lat = np.concatenate([np.asarray(latencies) for latencies, _ in out]) * 1000
     errors = [e for _, errs in out for e in errs]
     return {

@@ -42,6 +42,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.cpu import cpu_now, cpu_since  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -224,12 +225,12 @@ def queue_figures(args, queue_ds, tokens, *, burst: bool):
                                                                  args.items_per_annotator, args.think_ms / 1000,
                                                                  barrier, latencies, errors, i))
                for i in range(args.annotators)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_now()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, cpu_since(cpu)
     from django.db.models import Count
 
     from annotation.models import Assignment
@@ -246,6 +247,8 @@ def queue_figures(args, queue_ds, tokens, *, burst: bool):
         "next_ms_first_call": percentiles(np.array(first) * 1000),
         "next_ms_later_calls": percentiles(np.array(steady) * 1000),
         "clips_over_quota": over,
+        # every request counted: the next calls and the end-point submissions between them
+        "cpu_ms_per_request": {k: round(v * 1000 / (2 * len(latencies)), 2) for k, v in cpu.items()},
     }
 
 

@@ -5,9 +5,11 @@ import time
 import pytest
 from django.db import connection, transaction
 
+from annotation.apis_queue import QueueItemOutput, queue_item
 from annotation.lock_objects import clip_lock
 from annotation.models import Assignment
 from annotation.services.queue import queue_next
+from datasets.models import Clip
 from tests.annotation.test_queue import K, annotators, make_clips
 
 
@@ -72,3 +74,18 @@ def test_next_waits_for_a_clip_another_transaction_holds_instead_of_answering_no
     # then: it waited for the lock and got the clip
     assert lease is not None and lease.clip_id == clip.pk
     assert waited >= hold_s * 0.5
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("video", ["", "video/clip.mp4"])
+def test_the_next_answer_is_what_the_item_serializer_makes(video):
+    # given: a fresh lease and a renewed one (its expiry set with microseconds)
+    dataset, (clip,) = make_clips(1)
+    Clip.objects.filter(pk=clip.pk).update(video_file=video, fps=29.97)
+    user, = annotators(1)
+    fresh = queue_next(user=user, dataset=dataset, kind=K.ENDPOINTS)
+    renewed = queue_next(user=user, dataset=dataset, kind=K.ENDPOINTS)
+    # then
+    for lease in (fresh, renewed):
+        assert queue_item(lease) == QueueItemOutput(lease).data
+    assert queue_item(renewed)["clip"]["has_video"] is bool(video)

@@ -136,7 +136,7 @@ def lock_breadth_first(*, user, dataset: Dataset, kind: str, now, rejected: list
     window = _window(dataset=dataset, kind=kind, now=now)
     if window:
         # Of the window's conditions only the holder count changes within its lifetime, so only
-        # that one is evaluated again here (and once more under the clip's lock, _still_open).
+        # that one is evaluated again here (and once more under the clip's lock, sql.lease_if_open).
         clip = lock_first_free_in(ids=window, user=user, kind=kind, quota=QUOTAS[kind], now=now, rejected=rejected)
         if clip is not None:
             return clip

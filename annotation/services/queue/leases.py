@@ -2,14 +2,14 @@
 import logging
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from annotation.lock_objects import annotator_lock
 from annotation.models import Assignment, SeverityVote
 from annotation.services.queue.candidates import lock_breadth_first, lock_by_uncertainty, uncertainty_ranking
 from annotation.services.queue.rules import QUOTAS, RELEASED, SENT_BACK, Kind, check_may_take
-from annotation.services.queue.sql import holders_sql, lease_upsert, live_leases
+from annotation.services.queue.sql import lease_if_open, live_leases
 from config.exceptions import ConflictError, DomainError, NotFoundError
 from datasets.models import Clip, Dataset
 
@@ -20,21 +20,10 @@ logger = logging.getLogger("annotation.services.queue")
 _MAX_ATTEMPTS = 8
 
 
-def _still_open(*, clip: Clip, user, kind: str, now) -> bool:
-    """Re-check, under the clip's lock, that the clip still has room for ``user``.
-
-    A new statement sees what other transactions committed since the locking query started.
-    """
-    holders, params = holders_sql(kind=kind, now=now, clip_id="%s", other_than=user)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {holders}", [clip.pk, *params])
-        if cursor.fetchone()[0] >= QUOTAS[kind]:
-            return False
-    if kind == Kind.FLEX_STAGE2:
-        stage1 = Assignment.objects.filter(clip=clip, kind=Kind.FLEX_STAGE1, state=Assignment.State.SUBMITTED)
-        if stage1.exclude(item_ref=SENT_BACK).count() < QUOTAS[Kind.FLEX_STAGE1]:
-            return False
-    return True
+def _stage1_complete(clip: Clip) -> bool:
+    """A FLEX sample goes to stage 2 reviewers only once stage 1 has its quota of sets."""
+    stage1 = Assignment.objects.filter(clip=clip, kind=Kind.FLEX_STAGE1, state=Assignment.State.SUBMITTED)
+    return stage1.exclude(item_ref=SENT_BACK).count() >= QUOTAS[Kind.FLEX_STAGE1]
 
 
 def _held_lease(*, user, dataset: Dataset, kind: str, now) -> Assignment | None:
@@ -85,23 +74,25 @@ def queue_next(*, user, dataset: Dataset, kind: str) -> Assignment | None:
                 clip = lock_breadth_first(user=user, dataset=dataset, kind=kind, now=now, rejected=rejected)
             if clip is None:
                 return None
-            if not _still_open(clip=clip, user=user, kind=kind, now=now):
+            # Re-checked under the clip's lock: the lease is written only if the clip has room.
+            assignment = None
+            if kind != Kind.FLEX_STAGE2 or _stage1_complete(clip):
+                assignment = _lease(user=user, clip=clip, kind=kind, now=now, expires=expires)
+            if assignment is None:
                 rejected.append(clip.pk)
                 continue
-            assignment = _lease(user=user, clip=clip, kind=kind, expires=expires)
             logger.info("queue.leased", extra={"assignment_id": assignment.pk, "clip_id": clip.pk,
                                                "kind": kind, "user_id": user.pk})
             return assignment
     return None
 
 
-def _lease(*, user, clip: Clip, kind: str, expires) -> Assignment:
-    """Create the lease, or renew this user's expired one on the clip, in one statement.
-
-    Only an expired lease of this user can already exist here (submitted and skipped ones are
-    excluded from the candidates), so the upsert never touches submitted work.
-    """
-    assignment_id, created_at = lease_upsert(user_id=user.pk, clip_id=clip.pk, kind=kind, expires=expires)
+def _lease(*, user, clip: Clip, kind: str, now, expires) -> Assignment | None:
+    """The user's lease on ``clip``, or None when the clip filled up meanwhile."""
+    written = lease_if_open(user=user, clip_id=clip.pk, kind=kind, quota=QUOTAS[kind], now=now, expires=expires)
+    if written is None:
+        return None
+    assignment_id, created_at = written
     return Assignment(pk=assignment_id, annotator=user, clip=clip, kind=kind, state=Assignment.State.LEASED,
                       lease_expires_at=expires, item_ref="", created_at=created_at)
 

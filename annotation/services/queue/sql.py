@@ -101,8 +101,10 @@ def live_leases(*, user_id: int, kind: str, now) -> list[tuple[int, int]]:
 
 
 def _in_ids_sql(ids: list[int]) -> tuple[str, list]:
-    if connection.vendor == "postgresql":  # one array parameter: an index condition, cheap to parse
-        return f"{clip_id_sql()} = ANY(%s)", [list(ids)]
+    if connection.vendor == "postgresql":
+        # One array parameter (an index condition, cheap to parse), sent as its text: psycopg
+        # adapting hundreds of ints one by one costs more than the query.
+        return f"{clip_id_sql()} = ANY(%s::bigint[])", ["{" + ",".join(str(int(i)) for i in ids) + "}"]
     return f"{clip_id_sql()} IN ({_placeholders(len(ids))})", list(ids)
 
 
@@ -140,21 +142,29 @@ def lock_first_free_in(*, ids: list[int], user, kind: str, quota: int, now, reje
     return clip
 
 
-def lease_upsert(*, user_id: int, clip_id: int, kind: str, expires) -> tuple[int, object]:
-    """Create the user's lease on the clip, or renew their expired one, in one statement:
-    (assignment id, created_at). Only an expired lease of this user can already exist here
+def lease_if_open(*, user, clip_id: int, kind: str, quota: int, now, expires) -> tuple[int, object] | None:
+    """Create the user's lease on the clip, or renew their expired one, if the clip still has
+    room for them, in one statement: (assignment id, created_at), or None when it is full.
+
+    Run under the clip's lock, as a new statement: it counts what other transactions committed
+    since the locking query began. Only an expired lease of this user can already exist here
     (submitted and skipped ones are never candidates), so submitted work is never touched."""
     ops = connection.ops
+    holders, holder_params = holders_sql(kind=kind, now=now, clip_id="%s", other_than=user)
+    # (SQLite needs the WHERE to tell the upsert's ON CONFLICT from a join's ON.)
     sql = (f"INSERT INTO {_ASSIGNMENT} (annotator_id, clip_id, kind, item_ref, state, lease_expires_at,"
-           " created_at, submitted_at) VALUES (%s, %s, %s, '', %s, %s, %s, NULL)"
+           f" created_at, submitted_at) SELECT %s, %s, %s, '', %s, %s, %s, NULL WHERE {holders} < %s"
            " ON CONFLICT (annotator_id, clip_id, kind) DO UPDATE"
            " SET lease_expires_at = excluded.lease_expires_at, item_ref = excluded.item_ref"
            " RETURNING id, created_at")
-    params = [user_id, clip_id, kind, Assignment.State.LEASED, ops.adapt_datetimefield_value(expires),
-              ops.adapt_datetimefield_value(timezone.now())]
+    params = [user.pk, clip_id, kind, Assignment.State.LEASED, ops.adapt_datetimefield_value(expires),
+              ops.adapt_datetimefield_value(timezone.now()), clip_id, *holder_params, quota]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        assignment_id, created_at = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    assignment_id, created_at = row
     if connection.vendor == "sqlite":
         created_at = ops.convert_datetimefield_value(created_at, None, connection)
     return assignment_id, created_at
