@@ -89,3 +89,25 @@ def test_the_next_answer_is_what_the_item_serializer_makes(video):
     for lease in (fresh, renewed):
         assert queue_item(lease) == QueueItemOutput(lease).data
     assert queue_item(renewed)["clip"]["has_video"] is bool(video)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stale_window_is_still_used_while_a_thread_ranks_the_dataset_again():
+    from django.core.cache import cache
+
+    from annotation.services.queue import candidates
+
+    # given: a window computed long ago that names only the first of three open clips
+    dataset, clips = make_clips(3)
+    key = f"formlab:queue:window:{dataset.pk}:{dataset.created_at.timestamp()}:{K.ENDPOINTS}"
+    cache.set(key, (time.time() - 10 * candidates._WINDOW_FRESH_S, [clips[0].pk]), 60)
+    # when
+    ids = candidates._window(dataset=dataset, kind=K.ENDPOINTS)
+    # then: the stale window answers at once, and a thread ranks the dataset again
+    assert ids == [clips[0].pk]
+    deadline = time.time() + 10
+    while key in candidates._refreshing and time.time() < deadline:
+        time.sleep(0.02)
+    computed_at, fresh = cache.get(key)
+    assert time.time() - computed_at < candidates._WINDOW_FRESH_S
+    assert fresh == [c.pk for c in clips]
