@@ -6,7 +6,8 @@ PY=.venv/bin/python
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 mkdir -p var
-$PY -m celery -A config worker -Q default,training -c 2 -l info --without-gossip --without-mingle \
+# -B: the periodic checks (CELERY_BEAT_SCHEDULE, e.g. re-queueing jobs whose worker was lost) run here too.
+$PY -m celery -A config worker -B -s var/celerybeat-schedule -Q default,training -c 2 -l info --without-gossip --without-mingle \
   > var/celery-worker.log 2>&1 &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null || true; wait $WORKER 2>/dev/null || true' EXIT INT TERM
