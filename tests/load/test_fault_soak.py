@@ -1,11 +1,13 @@
 """Fault scenarios that take longer than the fast suite allows (run by ``make test-load``):
 a whole worker killed (main process too, as a lost machine), whose message only comes back after
 the broker's visibility timeout; and a broker restart with persistence."""
+import time
+
 import pytest
 
 from tasks.models import Job
 from tests.conftest import wait_for_job
-from tests.faults.conftest import kill_worker_hard
+from tests.faults.conftest import WORKER_ENV, kill_worker_hard
 from tests.faults.paused_jobs import (
     assert_export_like_reference, assert_export_not_visible, assert_taken_over, export_paused_mid_write,
 )
@@ -22,7 +24,10 @@ def test_export_killed_mid_write_with_its_whole_worker(worker_factory):
     # then: no export directory and no finished export row are visible
     assert_export_not_visible(paused)
     assert Job.objects.get(pk=paused.job.pk).state == Job.State.RUNNING
-    # when: a new worker starts; the unacknowledged message comes back after the visibility timeout
+    # when: a new worker starts once the visibility timeout has passed. (Kombu's Redis transport
+    # returns overdue unacknowledged messages when a worker starts polling and then only every
+    # ~100 s, so a worker started before the timeout is up would find nothing for 100 s.)
+    time.sleep(float(WORKER_ENV["CELERY_VISIBILITY_TIMEOUT"]) + 1)
     worker_factory("kill-export-2")
     done = wait_for_job(paused.job.pk, timeout=90)
     # then: the retry wrote the same data files as the undisturbed export
