@@ -100,6 +100,30 @@ def setup(args):
     return long_ds, queue_ds, users, tokens
 
 
+def rank_by_uncertainty(queue_ds, seed=0):
+    """Give the queue dataset a current end-point label set over three quarters of its clips (one
+    in ten with disagreeing annotators, spreads at random) and order its queue uncertainty first."""
+    from django.utils import timezone
+
+    from annotation.models import EndPointLabel, LabelSet
+    from datasets.models import Dataset
+
+    rng = np.random.default_rng(seed)
+    clip_ids = list(queue_ds.clips.order_by("pk").values_list("pk", flat=True))
+    ranked = clip_ids[: 3 * len(clip_ids) // 4]
+    now = timezone.now()
+    label_set = LabelSet.objects.create(dataset=queue_ds, kind="endpoints", number=1, method="consensus",
+                                        input_count=1, input_hash=uuid.uuid4().hex, item_count=len(ranked),
+                                        is_current=True, started_at=now, finished_at=now)
+    EndPointLabel.objects.bulk_create(
+        EndPointLabel(label_set=label_set, clip_id=clip_id, n_annotators=3, count=3, ends=[60.0, 150.0, 240.0],
+                      spread=[float(x) for x in rng.uniform(0, 20, 3)], disagree=bool(rng.random() < 0.1),
+                      reason="")
+        for clip_id in ranked)
+    Dataset.objects.filter(pk=queue_ds.pk).update(queue_order=Dataset.QueueOrder.UNCERTAINTY_FIRST)
+    queue_ds.refresh_from_db()
+
+
 def start_server(args):
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-b", f"127.0.0.1:{args.port}",
@@ -240,7 +264,7 @@ def queue_figures(args, queue_ds, tokens, *, burst: bool):
     first = [t for r, t in latencies if r == 0]
     steady = [t for r, t in latencies if r > 0]
     return {
-        "annotators": args.annotators, "clips": args.clips, "think_ms": args.think_ms,
+        "annotators": args.annotators, "clips": args.clips, "think_ms": args.think_ms, "order": args.order,
         "start": "all at one instant" if burst else "arrivals within one think time",
         "next_calls": len(latencies), "errors": len(errors), "error_statuses": sorted(set(errors)),
         "seconds": round(elapsed, 1), "next_ms": percentiles(np.array([t for _, t in latencies]) * 1000),
@@ -308,6 +332,8 @@ def main():
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--skip-queue", action="store_true")
     parser.add_argument("--queue-only", action="store_true", help="skip the browser figures (1 and 2)")
+    parser.add_argument("--order", default="breadth_first", choices=["breadth_first", "uncertainty_first"],
+                        help="the queue dataset's order (uncertainty first: from a current end-point label set)")
     args = parser.parse_args()
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
@@ -321,6 +347,8 @@ def main():
     os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
     long_ds, queue_ds, users, tokens = setup(args)
+    if args.order == "uncertainty_first":
+        rank_by_uncertainty(queue_ds)
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 

@@ -106,8 +106,9 @@ def test_a_stale_window_is_still_used_while_a_thread_ranks_the_dataset_again():
     # then: the stale window answers at once, and a thread ranks the dataset again
     assert ids == [clips[0].pk]
     deadline = time.time() + 10
-    while key in candidates._refreshing and time.time() < deadline:
+    while key in candidates._in_progress and time.time() < deadline:
         time.sleep(0.02)
     computed_at, fresh = cache.get(key)
     assert time.time() - computed_at < candidates._WINDOW_FRESH_S
     assert fresh == [c.pk for c in clips]
+
