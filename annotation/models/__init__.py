@@ -3,8 +3,9 @@ from annotation.models.labels import EndPointMark, ErrorSegment, FeedbackNote, I
 
 __all__ = ["Assignment", "EndPointMark", "ErrorSegment", "FeedbackNote", "IdempotencyRecord", "SeverityVote"]
 from annotation.models.label_sets import (  # noqa: E402  (label-set versions, agreement reports)
-    AgreementReport, AggregationPart, AnnotatorAgreement, EndPointLabel, ErrorTypeAgreement, LabelSet, SeverityLabel,
+    AgreementReport, AggregationPart, AnnotatorAgreement, EndPointLabel, ErrorTypeAgreement, LabelSet, LabelSetRanking,
+    SeverityLabel,
 )
 
 __all__ += ["AgreementReport", "AggregationPart", "AnnotatorAgreement", "EndPointLabel", "ErrorTypeAgreement",
-            "LabelSet", "SeverityLabel"]
+            "LabelSet", "LabelSetRanking", "SeverityLabel"]

@@ -271,3 +271,12 @@ class AggregationPart(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "attempt", "error_type_id"], name="aggregation_part_unique"),
         ]
+
+
+class LabelSetRanking(ImmutableRow):
+    """A label set's clips, least sure first (``annotation.services.uncertainty``), written with the
+    label set so the work queue's *uncertainty first* order does not rank a Halo-size set in a
+    request. Derived from the label set's rows and as immutable as they are."""
+
+    label_set = models.OneToOneField(LabelSet, on_delete=models.CASCADE, primary_key=True, related_name="ranking")
+    clip_ids = models.JSONField(help_text="Clip ids, least sure first.")

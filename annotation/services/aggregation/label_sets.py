@@ -2,7 +2,8 @@
 
 Every write here happens in ONE transaction that takes the dataset row lock first (so two runs on
 one dataset number their versions one after the other), writes the label set row and all its
-per-item rows with COPY (``datasets.bulk.bulk_insert``), and commits. A run killed before the
+per-item rows with COPY (``datasets.bulk.bulk_insert``) and its uncertainty ranking
+(``annotation.services.uncertainty``), and commits. A run killed before the
 commit leaves nothing; a job re-run after its first attempt committed finds that set (one set per
 job) and returns it instead of writing a second one.
 
@@ -20,6 +21,7 @@ from annotation.models import (
     AgreementReport, AnnotatorAgreement, EndPointLabel, ErrorTypeAgreement, LabelSet, SeverityLabel,
 )
 from annotation.services.aggregation.compute import Combined, json_safe
+from annotation.services.uncertainty import label_set_ranking_store
 from config.exceptions import ConflictError
 from config.version import code_version
 from datasets.bulk import bulk_insert
@@ -83,6 +85,7 @@ def severity_label_set_write(*, dataset_id: int, combined: Combined | None, para
                 "ds_class": combined.ds_class.astype(np.int64) if combined.ds_class is not None else None,
                 "ds_confidence": combined.ds_confidence if combined.ds_confidence is not None else None,
             }, n_rows=n)
+            label_set_ranking_store(label_set)
         report = None
         if params.get("with_agreement", True):
             report = _write_agreement(dataset_id=dataset_id, label_set=label_set, combined=combined, params=params,
@@ -132,6 +135,7 @@ def end_point_label_set_write(*, dataset_id: int, columns: dict, n_rows: int, pa
             job=job, user=user, started_at=started_at, finished_at=finished_at, set_current=set_current,
         )
         bulk_insert(EndPointLabel, {"label_set_id": label_set.pk, **columns}, n_rows=n_rows)
+        label_set_ranking_store(label_set)
     return label_set
 
 

@@ -1,22 +1,21 @@
 """Which clips are open for a kind of work, in which order, and locking the best free one."""
-import json
 import logging
 import threading
 import time
 
-import numpy as np
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
-    BooleanField, Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, TextField, Value, When,
+    BooleanField, Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotation.lock_objects import clip_lock_first_free
 from annotation.models import Assignment
 from annotation.services.queue.rules import QUOTAS, SENT_BACK, Kind
+from annotation.services.uncertainty import label_set_ranking
 from annotation.services.queue.sql import clip_id_sql, holders_sql, lock_first_free_in, not_done_by_sql
 from datasets.models import Clip, Dataset, ErrorType, Exercise, Repetition
 
@@ -197,16 +196,13 @@ _RANK_WINDOW = 500
 
 
 def uncertainty_ranking(*, dataset: Dataset, kind: str) -> list[int] | None:
-    """Clip ids of ``dataset``, least sure first, from the current label set of ``kind``.
+    """Clip ids of ``dataset``, least sure first, from the current label set of ``kind``
+    (``annotation.services.uncertainty``). Clips missing from the label set are not ranked
+    (they come after, breadth first).
 
-    Severity: a clip is as unsure as its least sure (repetition, error type) item, where an
-    item's uncertainty is the larger of 1 - its Dawid-Skene posterior of the chosen class and
-    1 - 2 |BMM score - 0.5| (1 at a score of 0.5, 0 at a clean 0 or 1). End points: a clip whose
-    annotators disagree comes first, then by the largest spread of a matched mark (in seconds).
-    Clips missing from the label set are not ranked (they come after, breadth first).
-
-    A label set never changes, so its ranking is computed once per process and cached by id.
-    None when the dataset has no current label set of that kind.
+    The ranking is written with the label set; each process reads it once and caches it by
+    label-set id (a label set never changes). None when the dataset has no current label set of
+    that kind.
     """
     from annotation.models import LabelSet
 
@@ -220,46 +216,18 @@ def uncertainty_ranking(*, dataset: Dataset, kind: str) -> list[int] | None:
     key = f"formlab:queue:uncertainty:{label_set.pk}:{label_set.input_hash[:16]}:{label_set.created_at.timestamp()}"
     ranking = cache.get(key)
     if ranking is None:
-        with _ranking_compute:  # one thread of a process ranks; the others wait for it
+        with _ranking_compute:  # one thread of a process reads (or ranks); the others wait for it
             ranking = cache.get(key)
             if ranking is None:
-                ranking = _ranked_by_uncertainty(label_set)
+                ranking = label_set_ranking(label_set)
                 cache.set(key, ranking, None)
     return ranking
 
 
-# Ranking a Halo-size label set reads every label (63,000 clips' end points, 900,000 severity
-# items): about 0.3 s for the end points of 63,000 clips, once per process and label set. Fifty
-# threads must not each spend it at once.
+# Reading a Halo-size ranking (63,000 clip ids) takes milliseconds, ranking a label set that was
+# written without one (before rankings were stored) a few hundred: fifty threads must not each
+# spend that at once.
 _ranking_compute = threading.Lock()
-
-
-def _ranked_by_uncertainty(label_set) -> list[int]:
-    from annotation.models import EndPointLabel, LabelSet, SeverityLabel
-
-    if label_set.kind == LabelSet.Kind.SEVERITY:
-        # Read with a plain cursor: a million rows through the ORM cost seconds.
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT r.clip_id, s.ds_confidence, s.bmm_score FROM {SeverityLabel._meta.db_table} s"
-                           f" JOIN {Repetition._meta.db_table} r ON r.id = s.repetition_id"
-                           " WHERE s.label_set_id = %s", [label_set.pk])
-            rows = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, 3)  # NULL -> nan
-        ds = 1.0 - rows[:, 1]
-        bmm = 1.0 - 2.0 * np.abs(rows[:, 2] - 0.5)
-        item = np.fmax(np.nan_to_num(ds, nan=-1.0), np.nan_to_num(bmm, nan=-1.0))
-        clip_ids, inverse = np.unique(rows[:, 0].astype(np.int64), return_inverse=True)
-        score = np.full(len(clip_ids), -1.0)
-        np.maximum.at(score, inverse, item)
-    else:
-        # The spreads come as JSON text and are parsed in one call, not one per label.
-        labels = list(EndPointLabel.objects.filter(label_set=label_set).values_list(
-            "clip_id", "disagree", Cast("spread", TextField()), "clip__fps"))
-        spreads = json.loads("[" + ",".join(text or "[]" for _, _, text, _ in labels) + "]")
-        clip_ids = np.array([c for c, _, _, _ in labels], dtype=np.int64)
-        score = np.array([(1.0 if d else 0.0) + min(max(sp or [0.0]) / max(fps, 1e-6), 1.0)
-                          for (_, d, _, fps), sp in zip(labels, spreads)], dtype=np.float64)
-    order = np.lexsort((clip_ids, -score))  # most unsure first, ties by id
-    return clip_ids[order].tolist()
 
 
 def lock_by_uncertainty(*, user, dataset: Dataset, kind: str, now, rejected: list[int],
