@@ -106,6 +106,7 @@ def rank_by_uncertainty(queue_ds, seed=0):
     from django.utils import timezone
 
     from annotation.models import EndPointLabel, LabelSet
+    from annotation.services.uncertainty import label_set_ranking_store
     from datasets.models import Dataset
 
     rng = np.random.default_rng(seed)
@@ -120,6 +121,7 @@ def rank_by_uncertainty(queue_ds, seed=0):
                       spread=[float(x) for x in rng.uniform(0, 20, 3)], disagree=bool(rng.random() < 0.1),
                       reason="")
         for clip_id in ranked)
+    label_set_ranking_store(label_set)  # as the aggregation job does when it writes a label set
     Dataset.objects.filter(pk=queue_ds.pk).update(queue_order=Dataset.QueueOrder.UNCERTAINTY_FIRST)
     queue_ds.refresh_from_db()
 
