@@ -105,7 +105,7 @@ _window_recompute = threading.Lock()
 _in_progress: set[str] = set()  # cache keys a thread of this process is computing right now
 
 
-def _ranked(*, dataset: Dataset, kind: str) -> list[int]:
+def _best_open_clips(*, dataset: Dataset, kind: str) -> list[int]:
     return list(_open_clips(dataset=dataset, kind=kind, now=timezone.now()).order_by("-holders", "pk")
                 .values_list("pk", flat=True)[:_WINDOW])
 
@@ -141,12 +141,12 @@ def _window(*, dataset: Dataset, kind: str) -> list[int]:
         with _window_recompute:
             entry = cache.get(key)
             if entry is None:
-                ids = _ranked(dataset=dataset, kind=kind)
+                ids = _best_open_clips(dataset=dataset, kind=kind)
                 _store(key, ids)
                 return ids
     computed_at, ids = entry
     if time.time() - computed_at > _WINDOW_FRESH_S:
-        _in_background(key, lambda: _store(key, _ranked(dataset=dataset, kind=kind)))
+        _in_background(key, lambda: _store(key, _best_open_clips(dataset=dataset, kind=kind)))
     return ids
 
 
