@@ -5,6 +5,8 @@ a handful of Exists/OuterRef subqueries costs Django several milliseconds per re
 times what PostgreSQL needs to run them, and ``next`` is the one call fifty annotators make
 at once. Each rule is written once, here, and every query of the queue uses it.
 """
+import functools
+
 from django.db import connection
 from django.db.models.expressions import Col
 from django.utils import timezone
@@ -77,13 +79,19 @@ def _placeholders(n: int) -> str:
     return ", ".join(["%s"] * n)
 
 
-def _converted(fields, row) -> list:
-    """A raw row's values as the ORM would hand them to ``Model.from_db`` (SQLite returns a
-    datetime column's stored text, for instance)."""
+@functools.cache
+def _clip_converters(vendor: str) -> list[tuple[Col, list]]:
+    """Per clip column, the converters the ORM applies to its raw value on this backend
+    (SQLite returns a datetime column's stored text, for instance). Built once per process."""
+    columns = [Col(_CLIP, field) for field in _CLIP_FIELDS]
+    return [(col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)) for col in columns]
+
+
+def _converted(row) -> list:
+    """A raw clip row's values as the ORM would hand them to ``Model.from_db``."""
     values = list(row)
-    for i, field in enumerate(fields):
-        col = Col(_CLIP, field)
-        for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+    for i, (col, converters) in enumerate(_clip_converters(connection.vendor)):
+        for converter in converters:
             values[i] = converter(values[i], col, connection)
     return values
 
@@ -137,7 +145,7 @@ def lock_first_free_in(*, ids: list[int], user, kind: str, quota: int, now, reje
         row = cursor.fetchone()
     if row is None:
         return None
-    clip = Clip.from_db(connection.alias, [f.attname for f in _CLIP_FIELDS], _converted(_CLIP_FIELDS, row[:-1]))
+    clip = Clip.from_db(connection.alias, [f.attname for f in _CLIP_FIELDS], _converted(row[:-1]))
     clip.exercise = Exercise.from_db(connection.alias, ["id", "name"], [clip.exercise_id, row[-1]])
     return clip
 
